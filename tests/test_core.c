@@ -1,0 +1,129 @@
+/* core: errors, fp16/bf16 conversion (vectorised vs scalar twin), atomic files. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fantasia/core.h"
+
+static void test_error_one_line(void **state) {
+  (void)state;
+  fc_error e;
+  fc_error_clear(&e);
+  assert_int_equal(fc_error_set(&e, FC_EFORMAT, "a\nb %d", 3), FC_EFORMAT);
+  assert_string_equal(e.msg, "a b 3");
+  assert_int_equal(fc_status_exit_code(FC_EFORMAT), 4);
+  assert_int_equal(fc_error_set(NULL, FC_EIO, "x"), FC_EIO);
+}
+
+/* Every one of the 65,536 half values converts to float and back unchanged (NaNs stay NaN). */
+static void test_f16_roundtrip_all(void **state) {
+  (void)state;
+  for (uint32_t h = 0; h < 65536; h++) {
+    float f = fc_f16_to_f32((uint16_t)h);
+    uint16_t back = fc_f32_to_f16(f);
+    if (isnan(f))
+      assert_true(((back >> 10) & 0x1f) == 0x1f && (back & 0x3ff));
+    else
+      assert_int_equal(back, h);
+  }
+}
+
+/* float -> half rounds to nearest, ties to even: compare against a double-precision reference. */
+static void test_f16_rounding(void **state) {
+  (void)state;
+  srand(7);
+  for (int i = 0; i < 200000; i++) {
+    uint32_t u = ((uint32_t)rand() << 16) ^ (uint32_t)rand();
+    float f;
+    memcpy(&f, &u, 4);
+    if (isnan(f)) continue;
+    uint16_t h = fc_f32_to_f16(f);
+    double fh = fc_f16_to_f32(h);
+    if (isinf(fh)) {
+      assert_true(fabs((double)f) >= 65520.0);
+      continue;
+    }
+    /* no other half is strictly closer */
+    uint16_t nb[2] = {(uint16_t)(h + 1), (uint16_t)(h - 1)};
+    for (int k = 0; k < 2; k++) {
+      double o = fc_f16_to_f32(nb[k]);
+      if (isnan(o) || isinf(o) || ((nb[k] ^ h) & 0x8000)) continue;
+      assert_true(fabs(o - f) >= fabs(fh - f));
+      if (fabs(o - f) == fabs(fh - f)) assert_int_equal(h & 1, 0);
+    }
+  }
+  assert_int_equal(fc_f32_to_f16(65504.0f), 0x7bff);
+  assert_int_equal(fc_f32_to_f16(65520.0f), 0x7c00);
+  assert_int_equal(fc_f32_to_f16(-0.0f), 0x8000);
+  assert_int_equal(fc_f32_to_f16(5.9604644775390625e-8f), 1);
+}
+
+static void test_f16_array_matches_scalar(void **state) {
+  (void)state;
+  size_t sizes[] = {0, 1, 7, 8, 9, 1023, 65536 + 5};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    size_t n = sizes[s];
+    uint16_t *src = malloc((n + 1) * 2);
+    float *a = malloc((n + 1) * 4), *b = malloc((n + 1) * 4);
+    for (size_t i = 0; i < n; i++) src[i] = (uint16_t)(i * 2654435761u >> 7);
+    fc_f16_to_f32_array(src, a, n);
+    fc_f16_to_f32_array_scalar(src, b, n);
+    assert_memory_equal(a, b, n * 4);
+    free(src);
+    free(a);
+    free(b);
+  }
+}
+
+static void test_bf16(void **state) {
+  (void)state;
+  assert_int_equal(fc_f32_to_bf16(1.0f), 0x3f80);
+  assert_true(fc_bf16_to_f32(fc_f32_to_bf16(3.140625f)) == 3.140625f);
+}
+
+static void test_atomic_file(void **state) {
+  (void)state;
+  char dir[] = "/tmp/fc_core_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char *path = fc_path_join(dir, "out.txt");
+  fc_atomic_file f;
+  fc_error e;
+  assert_int_equal(fc_atomic_open(&f, path, &e), FC_OK);
+  fputs("hello", f.fp);
+  assert_false(fc_file_exists(path)); /* nothing visible before commit */
+  assert_int_equal(fc_atomic_commit(&f, &e), FC_OK);
+  char *data;
+  size_t len;
+  assert_int_equal(fc_read_file(path, 0, &data, &len, &e), FC_OK);
+  assert_string_equal(data, "hello");
+  free(data);
+  /* abort leaves the old file */
+  assert_int_equal(fc_atomic_open(&f, path, &e), FC_OK);
+  fputs("partial", f.fp);
+  fc_atomic_abort(&f);
+  assert_int_equal(fc_read_file(path, 0, &data, &len, &e), FC_OK);
+  assert_string_equal(data, "hello");
+  free(data);
+  /* unwritable folder: clear error naming the path */
+  assert_int_equal(fc_atomic_open(&f, "/nonexistent-dir/x.txt", &e), FC_EIO);
+  assert_non_null(strstr(e.msg, "/nonexistent-dir/x.txt"));
+  unlink(path);
+  rmdir(dir);
+  free(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_error_one_line), cmocka_unit_test(test_f16_roundtrip_all),
+      cmocka_unit_test(test_f16_rounding),   cmocka_unit_test(test_f16_array_matches_scalar),
+      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
