@@ -119,11 +119,33 @@ static void test_atomic_file(void **state) {
   free(path);
 }
 
+
+static void test_strmap(void **state) {
+  (void)state;
+  fc_strmap m;
+  assert_int_equal(fc_strmap_init(&m, 0), FC_OK);
+  char keys[5000][12];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(keys[i], sizeof keys[i], "k%d", i);
+    assert_int_equal(fc_strmap_put(&m, keys[i], strlen(keys[i]), i, NULL), 1);
+  }
+  int64_t v = -1;
+  assert_int_equal(fc_strmap_put(&m, "k17", 3, 99, &v), 0);
+  assert_int_equal(v, 17);
+  for (int i = 0; i < 5000; i++) {
+    assert_true(fc_strmap_get(&m, keys[i], strlen(keys[i]), &v));
+    assert_int_equal(v, i);
+  }
+  assert_false(fc_strmap_get(&m, "nope", 4, &v));
+  assert_int_equal(m.n, 5000);
+  fc_strmap_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_one_line), cmocka_unit_test(test_f16_roundtrip_all),
       cmocka_unit_test(test_f16_rounding),   cmocka_unit_test(test_f16_array_matches_scalar),
-      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file),
+      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file), cmocka_unit_test(test_strmap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,23 @@ void fc_aligned_free(void *p);
 /* Worker count: FANTASIA_THREADS env, else online CPUs. */
 int fc_num_threads(void);
 
+/* ---- string -> int64 hash map (open addressing, FNV-1a). Keys are BORROWED: the caller keeps
+ * them alive and unchanged while they are in the map. Not thread-safe for writers. ---- */
+typedef struct {
+  const char **keys;
+  size_t *lens;
+  int64_t *vals;
+  size_t cap, n;
+} fc_strmap;
+fc_status fc_strmap_init(fc_strmap *m, size_t expected);
+void fc_strmap_free(fc_strmap *m);
+/* Insert key -> val. If the key exists, leaves it and returns its value in *existing (if non-NULL) and 0;
+ * returns 1 when inserted, -1 on allocation failure. */
+int fc_strmap_put(fc_strmap *m, const char *key, size_t len, int64_t val, int64_t *existing);
+/* Returns 1 and sets *val when found, else 0. */
+int fc_strmap_get(const fc_strmap *m, const char *key, size_t len, int64_t *val);
+uint64_t fc_hash_bytes(const void *data, size_t len);
+
 /* ---- time ---- */
 double fc_now_seconds(void); /* monotonic */
 
