@@ -1,10 +1,155 @@
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "fantasia/pipeline.h"
+
+static void help(FILE *out) {
+  fputs("usage: fantasia-c lookup --embeddings embeddings.h5 --reference STORE --output-dir DIR [options]\n\n"
+        "Exact k-nearest-neighbour lookup of every query embedding (each model and layer of the file\n"
+        "against the same model and layer of the store), GO transfer from the neighbours, and the\n"
+        "outputs: raw_results.tsv, summary.csv, topgo/, sequences.fasta, query_index_mapping.csv.\n\n"
+        "options:\n"
+        "  -e, --embeddings FILE     query embeddings.h5 (FANTASIA layout)\n"
+        "  -r, --reference FILE      reference store (fantasia-c reference build / import-lite)\n"
+        "  -o, --output-dir DIR      where the outputs go (created)\n"
+        "  -k, --k N                 neighbours per query (limit_per_entry), 1..10000 [1]\n"
+        "      --metric M            cosine | euclidean [cosine]\n"
+        "      --threshold D         keep neighbours with distance <= D (applied before k)\n"
+        "      --model NAME          only this model of the query file (repeatable)\n"
+        "      --layer K             only this layer (with --model; repeatable)\n"
+        "      --exclude-taxa IDS    drop donors of these NCBI taxonomy ids (comma-separated)\n"
+        "      --include-taxa IDS    keep only donors of these taxonomy ids\n"
+        "      --taxonomy-nodes FILE NCBI nodes.dmp: the two lists then include all descendants\n"
+        "      --exclude-self        drop donors with the query's sequence or accession (benchmarks)\n"
+        "      --max-identity F      drop donors whose global identity to the query is above F,\n"
+        "                            refilling k from further neighbours (benchmarks)\n"
+        "      --redundancy-identity F, --redundancy-coverage F\n"
+        "                            MMseqs2 cluster masking as FANTASIA does (needs mmseqs on PATH)\n"
+        "      --alignments          add NW/SW identity, similarity, score, gaps columns (parasail)\n"
+        "      --raw-format F        tsv | csv_tree (FANTASIA's per-accession files) | both [tsv]\n"
+        "      --keep-sequences      write the query/reference sequence columns\n"
+        "  -t, --threads N           threads [all cores]\n"
+        "  -v, --verbose / -q, --quiet\n\n"
+        "example:\n"
+        "  fantasia-c lookup -e out/embeddings.h5 -r out/reference.db -o out/lookup -k 5 --alignments\n",
+        out);
+}
+
+static size_t split_list(char *s, const char **out, size_t max) {
+  size_t n = 0;
+  for (char *tok = strtok(s, ", "); tok && n < max; tok = strtok(NULL, ", ")) out[n++] = tok;
+  return n;
+}
 
 int fc_cmd_lookup(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "fantasia-c lookup: not implemented yet\n");
-  return 1;
+  static const struct option opts[] = {
+      {"embeddings", required_argument, 0, 'e'},   {"reference", required_argument, 0, 'r'},
+      {"output-dir", required_argument, 0, 'o'},   {"k", required_argument, 0, 'k'},
+      {"metric", required_argument, 0, 'M'},       {"threshold", required_argument, 0, 'T'},
+      {"model", required_argument, 0, 'm'},        {"layer", required_argument, 0, 'l'},
+      {"exclude-taxa", required_argument, 0, 'X'}, {"include-taxa", required_argument, 0, 'I'},
+      {"taxonomy-nodes", required_argument, 0, 'N'}, {"exclude-self", no_argument, 0, 'S'},
+      {"max-identity", required_argument, 0, 'Y'}, {"redundancy-identity", required_argument, 0, 'R'},
+      {"redundancy-coverage", required_argument, 0, 'C'}, {"alignments", no_argument, 0, 'A'},
+      {"raw-format", required_argument, 0, 'F'},   {"keep-sequences", no_argument, 0, 'K'},
+      {"threads", required_argument, 0, 't'},      {"verbose", no_argument, 0, 'v'},
+      {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
+  const char *emb = NULL, *outdir = NULL, *raw = "tsv";
+  fc_lookup_opts o;
+  fc_lookup_opts_init(&o);
+  fc_outputs_opts oo;
+  memset(&oo, 0, sizeof oo);
+  oo.precision = 4;
+  const char *models[32];
+  size_t n_models = 0;
+  int layers[32];
+  size_t n_layers = 0;
+  char *xbuf = NULL, *ibuf = NULL;
+  const char *xl[256], *il[256];
+  fc_error err;
+  fc_error_clear(&err);
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "e:r:o:k:m:l:t:vqh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'e': emb = optarg; break;
+    case 'r': o.reference = optarg; break;
+    case 'o': outdir = optarg; break;
+    case 'k': o.k = strtoull(optarg, NULL, 10); break;
+    case 'M':
+      if (fc_metric_parse(optarg, &o.metric, &err) != FC_OK) return fc_cli_fail(&err);
+      break;
+    case 'T': o.default_threshold = strtod(optarg, NULL); break;
+    case 'm': if (n_models < 32) models[n_models++] = optarg; break;
+    case 'l': if (n_layers < 32) layers[n_layers++] = atoi(optarg); break;
+    case 'X': free(xbuf); xbuf = fc_strdup(optarg); o.n_tax_exclude = split_list(xbuf, xl, 256); o.tax_exclude = xl; break;
+    case 'I': free(ibuf); ibuf = fc_strdup(optarg); o.n_tax_include = split_list(ibuf, il, 256); o.tax_include = il; break;
+    case 'N': o.taxonomy_nodes = optarg; break;
+    case 'S': o.exclude_self = 1; break;
+    case 'Y': o.max_identity = strtod(optarg, NULL); break;
+    case 'R': o.redundancy_identity = strtod(optarg, NULL); break;
+    case 'C': o.redundancy_coverage = strtod(optarg, NULL); break;
+    case 'A': oo.alignments = 1; break;
+    case 'F': raw = optarg; break;
+    case 'K': oo.keep_sequences = 1; break;
+    case 't': o.threads = oo.threads = atoi(optarg); break;
+    case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
+    case 'q': fc_log_set_level(FC_LOG_ERROR); break;
+    case 'h': help(stdout); free(xbuf); free(ibuf); return 0;
+    default: free(xbuf); free(ibuf); return fc_cli_usage_error("lookup", "bad option");
+    }
+  }
+  int rc = 0;
+  if (!emb || !o.reference || !outdir) {
+    rc = fc_cli_usage_error("lookup", "--embeddings, --reference and --output-dir are required");
+    goto done;
+  }
+  if (!strcmp(raw, "tsv")) oo.write_tsv = 1;
+  else if (!strcmp(raw, "csv_tree")) oo.write_csv_tree = 1;
+  else if (!strcmp(raw, "both")) oo.write_tsv = oo.write_csv_tree = 1;
+  else {
+    rc = fc_cli_usage_error("lookup", "--raw-format must be tsv, csv_tree or both");
+    goto done;
+  }
+  fc_lookup_model lm[32];
+  for (size_t i = 0; i < n_models; i++) {
+    lm[i] = (fc_lookup_model){models[i], 0, n_layers ? layers : NULL, n_layers, NAN};
+  }
+  if (n_models) {
+    o.models = lm;
+    o.n_models = n_models;
+  } else if (n_layers) {
+    rc = fc_cli_usage_error("lookup", "--layer needs --model");
+    goto done;
+  }
+  o.work_dir = outdir;
+  oo.out_dir = outdir;
+  if (fc_mkdir_p(outdir, &err) != FC_OK) {
+    rc = fc_cli_fail(&err);
+    goto done;
+  }
+  fc_embset q;
+  if (fc_embfile_read(emb, &q, &err) != FC_OK) {
+    rc = fc_cli_fail(&err);
+    goto done;
+  }
+  fc_raw_table *t = fc_raw_table_new();
+  fc_status st = fc_lookup_run(&q, &o, t, &err);
+  if (st == FC_OK) st = fc_outputs_write(t, &oo, &err);
+  if (st != FC_OK) rc = fc_cli_fail(&err);
+  else {
+    fc_log_info("lookup: %zu raw rows; outputs in %s", fc_raw_table_size(t), outdir);
+    printf("%s\n", outdir);
+  }
+  fc_raw_table_free(t);
+  fc_embset_free(&q);
+done:
+  free(xbuf);
+  free(ibuf);
+  return rc;
 }
