@@ -244,3 +244,50 @@ int32_t fc_strmap_put_h(fc_strmap *m, const char *key, size_t klen, uint64_t h, 
 int32_t fc_strmap_put(fc_strmap *m, const char *key, size_t klen, int32_t value) {
   return fc_strmap_put_h(m, key, klen, fc_hash_bytes(key, klen), value);
 }
+
+/* ---- arena ---- */
+
+struct fc_arena_block {
+  fc_arena_block *next;
+  char data[];
+};
+
+#define FC_ARENA_BLOCK (256u << 10)
+
+void fc_arena_init(fc_arena *a) { memset(a, 0, sizeof *a); }
+
+char *fc_arena_strndup(fc_arena *a, const char *s, size_t n) {
+  if (n + 1 > a->left) {
+    size_t sz = n + 1 > FC_ARENA_BLOCK / 4 ? n + 1 : FC_ARENA_BLOCK;
+    fc_arena_block *b = malloc(sizeof *b + sz);
+    if (!b) return NULL;
+    if (sz == FC_ARENA_BLOCK || !a->head) {
+      b->next = a->head;
+      a->head = b;
+      a->cur = b->data;
+      a->left = sz;
+    } else { /* a big string gets its own block; keep filling the current one */
+      b->next = a->head->next;
+      a->head->next = b;
+      memcpy(b->data, s, n);
+      b->data[n] = '\0';
+      return b->data;
+    }
+  }
+  char *d = a->cur;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  a->cur += n + 1;
+  a->left -= n + 1;
+  return d;
+}
+
+void fc_arena_free(fc_arena *a) {
+  fc_arena_block *b = a->head;
+  while (b) {
+    fc_arena_block *nx = b->next;
+    free(b);
+    b = nx;
+  }
+  memset(a, 0, sizeof *a);
+}

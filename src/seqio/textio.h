@@ -58,4 +58,16 @@ int32_t fc_strmap_put(fc_strmap *m, const char *key, size_t klen, int32_t value)
 /* Same with a precomputed hash (fc_hash_bytes(key, klen)). */
 int32_t fc_strmap_put_h(fc_strmap *m, const char *key, size_t klen, uint64_t h, int32_t value);
 
+/* fc_arena: append-only string storage in 256 KiB blocks; strings never move; freed all at once. */
+typedef struct fc_arena_block fc_arena_block;
+typedef struct {
+  fc_arena_block *head;
+  char *cur;
+  size_t left;
+} fc_arena;
+void fc_arena_init(fc_arena *a);
+/* Copy of s[0..n) plus NUL; NULL when out of memory. */
+char *fc_arena_strndup(fc_arena *a, const char *s, size_t n);
+void fc_arena_free(fc_arena *a);
+
 #endif
