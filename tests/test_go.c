@@ -4,12 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "fantasia/go.h"
 
@@ -44,12 +44,12 @@ static int release_build(void) {
   return !s || strcmp(s, "1") != 0;
 }
 
-#define SKIP_NO_DATA(p, name)                                                                                   \
-  do {                                                                                                          \
-    if (!(p)) {                                                                                                 \
-      fprintf(stderr, "SKIP: %s not found under FANTASIA_DATA\n", name);                                       \
-      skip();                                                                                                   \
-    }                                                                                                           \
+#define SKIP_NO_DATA(p, name)                                                                                \
+  do {                                                                                                       \
+    if (!(p)) {                                                                                              \
+      fprintf(stderr, "SKIP: %s not found under FANTASIA_DATA\n", name);                                     \
+      skip();                                                                                                \
+    }                                                                                                        \
   } while (0)
 
 static int has_parent(const int32_t *v, size_t n, int32_t p) {
@@ -222,9 +222,10 @@ static void test_damaged_obo(void **state) {
       {"[Term]\nid: GO:0000001\nid: GO:0000002\n", FC_EFORMAT, ":3: second id line"},
       {"[Term]\nid: GO:0000001\nalt_id: GO:0000002\n[Term]\nid: GO:0000002\n", FC_EDUPLICATE,
        "alt_id GO:0000002 of the term at line 1 is also the id of the term at line 4"},
-      {"[Term]\nid: GO:0000001\nalt_id: GO:0000009\n[Term]\nid: GO:0000002\nalt_id: GO:0000009\n", FC_EDUPLICATE,
-       ":6: duplicate alt_id GO:0000009"},
-      {"[Term]\nid: GO:0000001\nrelationship: part_of\n", FC_EFORMAT, ":3: relationship needs a type and a target"},
+      {"[Term]\nid: GO:0000001\nalt_id: GO:0000009\n[Term]\nid: GO:0000002\nalt_id: GO:0000009\n",
+       FC_EDUPLICATE, ":6: duplicate alt_id GO:0000009"},
+      {"[Term]\nid: GO:0000001\nrelationship: part_of\n", FC_EFORMAT,
+       ":3: relationship needs a type and a target"},
       {"[Term]\nid: GO:0000001\nis_a: not-an-id\n", FC_EFORMAT, ":3: bad is_a target id"},
       {"format-version: 1.2\n[Typedef]\nid: part_of\n", FC_EFORMAT, "no [Term] stanzas"},
       {"", FC_EFORMAT, "no [Term] stanzas"},
@@ -303,7 +304,8 @@ static void test_gaf_illegal(void **state) {
   size_t n;
   assert_int_equal(fc_read_file(p, 0, &txt, &n, &e), FC_OK);
   char *l = txt;
-  for (int k = 1; k < 60; k++) l = strchr(l, '\n') + 1;
+  for (int k = 1; k < 60; k++)
+    l = strchr(l, '\n') + 1;
   char *end = strchr(l, '\n') + 1;
   memset(l, '!', (size_t)(end - l - 1)); /* line 60 becomes a comment: numbering unchanged */
   char *tp = tmp_with(txt);
@@ -333,7 +335,8 @@ static void test_annot_formats(void **state) {
   fc_annot_set_free(&s);
   /* experimental evidence only */
   size_t ne = 0;
-  while (fc_experimental_evidence_codes[ne]) ne++;
+  while (fc_experimental_evidence_codes[ne])
+    ne++;
   assert_int_equal(ne, 8);
   fc_annot_opts o = {fc_experimental_evidence_codes, ne, 1};
   assert_int_equal(fc_annot_read(p, &o, &s, &e), FC_OK);
@@ -425,11 +428,12 @@ static void test_damaged_annot(void **state) {
     unlink(p);
     free(p);
   }
-  const char *fatal[][2] = {{"", "no annotation lines"},
-                            {"!only comments\n", "no annotation lines"},
-                            {"a\tb\tc\td\te\n", ":1: cannot tell the annotation format: 5"},
-                            {"T1\tGO:0000001\t0.40\n", ":1: cannot tell the annotation format: column 3 '0.40'"},
-                            {"justoneword\n", ":1: cannot tell"}};
+  const char *fatal[][2] = {
+      {"", "no annotation lines"},
+      {"!only comments\n", "no annotation lines"},
+      {"a\tb\tc\td\te\n", ":1: cannot tell the annotation format: 5"},
+      {"T1\tGO:0000001\t0.40\n", ":1: cannot tell the annotation format: column 3 '0.40'"},
+      {"justoneword\n", ":1: cannot tell"}};
   for (size_t i = 0; i < 5; i++) {
     char *p = tmp_with(fatal[i][0]);
     assert_int_equal(fc_annot_read(p, &lax, &s, &e), FC_EFORMAT);
@@ -454,8 +458,9 @@ static void test_damaged_annot(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_full_go),      cmocka_unit_test(test_goslim),        cmocka_unit_test(test_mini_obo),
-      cmocka_unit_test(test_damaged_obo),  cmocka_unit_test(test_gaf_illegal),   cmocka_unit_test(test_annot_formats),
+      cmocka_unit_test(test_full_go),       cmocka_unit_test(test_goslim),
+      cmocka_unit_test(test_mini_obo),      cmocka_unit_test(test_damaged_obo),
+      cmocka_unit_test(test_gaf_illegal),   cmocka_unit_test(test_annot_formats),
       cmocka_unit_test(test_damaged_annot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

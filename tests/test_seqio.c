@@ -4,12 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "fantasia/seqio.h"
 
@@ -48,12 +48,12 @@ static fc_status read_text(const char *text, const fc_fasta_opts *o, fc_seqset *
   return rc;
 }
 
-#define SKIP_NO_DATA(p, name)                                                                                   \
-  do {                                                                                                          \
-    if (!(p)) {                                                                                                 \
-      fprintf(stderr, "SKIP: %s not found under FANTASIA_DATA\n", name);                                       \
-      skip();                                                                                                   \
-    }                                                                                                           \
+#define SKIP_NO_DATA(p, name)                                                                                \
+  do {                                                                                                       \
+    if (!(p)) {                                                                                              \
+      fprintf(stderr, "SKIP: %s not found under FANTASIA_DATA\n", name);                                     \
+      skip();                                                                                                \
+    }                                                                                                        \
   } while (0)
 
 static void test_alphabet(void **state) {
@@ -89,7 +89,8 @@ static void test_test_fa(void **state) {
       assert_string_equal(r->accession, "sp_P06965_DICC_ECOLI");
       size_t hl = strlen(r->header);
       assert_true(hl > 10 && strcmp(r->header + hl - 10, "PE= 4 SV=1") == 0);
-      assert_int_equal(strncmp(r->seq, "MLKTDALLYFGSKTKLAQAAGIRLASLYSWKGDLVPEGRAMRLQEASGGELQYDPKVYDE", 60), 0);
+      assert_int_equal(strncmp(r->seq, "MLKTDALLYFGSKTKLAQAAGIRLASLYSWKGDLVPEGRAMRLQEASGGELQYDPKVYDE", 60),
+                       0);
     }
     size_t hl = strlen(r->header);
     /* wrapped mid-token headers get a ' ' at the join ("SV= 2"): that is the documented rule */
@@ -211,7 +212,8 @@ static void test_fixtures_bio_embeddings(void **state) {
   assert_int_equal(s.n_unique_seqs, 175);
   size_t xs = 0, maxl = 0, wrapped = 0;
   for (size_t i = 0; i < s.n; i++) {
-    for (size_t k = 0; k < s.rec[i].len; k++) xs += s.rec[i].seq[k] == 'X';
+    for (size_t k = 0; k < s.rec[i].len; k++)
+      xs += s.rec[i].seq[k] == 'X';
     if (s.rec[i].len > maxl) maxl = s.rec[i].len;
     size_t hl = strlen(s.rec[i].header);
     if (hl > 7 && strcmp(s.rec[i].header + hl - 7, " 4 SV=1") == 0) wrapped++;
@@ -236,7 +238,8 @@ static void test_edge_fixture(void **state) {
     assert_int_equal(s.n_issues, 0);
     assert_string_equal(s.rec[0].id, "sp|P1|ONE_TEST");
     assert_string_equal(s.rec[0].accession, "sp_P1_ONE_TEST");
-    assert_string_equal(s.rec[0].header, "sp|P1|ONE_TEST Protein one OS=Test organism OX=1 GN=one PE=1 4 SV=1");
+    assert_string_equal(s.rec[0].header,
+                        "sp|P1|ONE_TEST Protein one OS=Test organism OX=1 GN=one PE=1 4 SV=1");
     assert_string_equal(s.rec[0].seq, "MKVLLAMKVLLA"); /* CRLF, spaces, lowercase, final '*' */
     assert_string_equal(s.rec[1].accession, "two_slash");
     assert_string_equal(s.rec[1].seq, "ACDEFGHIKLMNPQRSTVWYBXZJOU");
@@ -285,19 +288,19 @@ static void test_invalid_records(void **state) {
   fc_seqset s;
   fc_error e;
   const char *text = ">ok1\nMKV\n"
-                     ">dash\nMK-V\n"            /* '-' */
-                     ">digit\nMKV\nMK1V\n"      /* digit on a later line */
-                     ">dot\nMK.\n"              /* '.' */
-                     ">star_inside\nMK*V\n"     /* '*' inside */
-                     ">star_twice\nMKV**\n"     /* two stops */
-                     ">star_line\nMKV*\nAA\n"   /* '*' then more residues on the next line */
-                     ">empty\n"                 /* no sequence */
-                     ">\nMKV\n"                 /* empty header */
-                     ">cont_only\nOS=x OX=1\n"  /* only a continuation line */
-                     ">utf8\nMK\xc3\xa4V\n"     /* non-ASCII */
-                     ">ctrl\nMK\x01V\n"         /* control byte */
-                     ">starok\nMKV*\n"          /* final stop: fine */
-                     ">onlystar\n*\n"           /* empty after dropping the stop */
+                     ">dash\nMK-V\n"           /* '-' */
+                     ">digit\nMKV\nMK1V\n"     /* digit on a later line */
+                     ">dot\nMK.\n"             /* '.' */
+                     ">star_inside\nMK*V\n"    /* '*' inside */
+                     ">star_twice\nMKV**\n"    /* two stops */
+                     ">star_line\nMKV*\nAA\n"  /* '*' then more residues on the next line */
+                     ">empty\n"                /* no sequence */
+                     ">\nMKV\n"                /* empty header */
+                     ">cont_only\nOS=x OX=1\n" /* only a continuation line */
+                     ">utf8\nMK\xc3\xa4V\n"    /* non-ASCII */
+                     ">ctrl\nMK\x01V\n"        /* control byte */
+                     ">starok\nMKV*\n"         /* final stop: fine */
+                     ">onlystar\n*\n"          /* empty after dropping the stop */
                      ">ok2\nmkv\n";
   assert_int_equal(read_text(text, NULL, &s, &e), FC_OK);
   assert_int_equal(s.n, 3);
@@ -322,7 +325,8 @@ static void test_invalid_records(void **state) {
                            {"onlystar", "empty sequence"}};
   for (size_t i = 0; i < 12; i++) {
     assert_string_equal(s.issues[i].id, want[i][0]);
-    if (!strstr(s.issues[i].reason, want[i][1])) fail_msg("issue %zu: '%s' lacks '%s'", i, s.issues[i].reason, want[i][1]);
+    if (!strstr(s.issues[i].reason, want[i][1]))
+      fail_msg("issue %zu: '%s' lacks '%s'", i, s.issues[i].reason, want[i][1]);
   }
   assert_int_equal(s.issues[0].line, 3);
   fc_seqset_free(&s);
@@ -333,12 +337,12 @@ static void test_header_continuation_rule(void **state) {
   fc_seqset s;
   fc_error e;
   /* header-like: '=' / no letters / mixed case / punctuation; otherwise a sequence line */
-  const char *text = ">a x\n2\nMKV\n"             /* digits only: continuation */
-                     ">b x\nHomo sapiens\nMKV\n"  /* mixed case: continuation */
-                     ">c x\n(strain)\nMKV\n"      /* punctuation: continuation */
-                     ">d x\nMKV LLA\n"            /* spaces in the first sequence line: sequence */
-                     ">e x\nmkv lla\n"            /* lowercase with spaces: sequence */
-                     ">f x\nMKV\nOS=late\n";      /* after the sequence started: invalid */
+  const char *text = ">a x\n2\nMKV\n"            /* digits only: continuation */
+                     ">b x\nHomo sapiens\nMKV\n" /* mixed case: continuation */
+                     ">c x\n(strain)\nMKV\n"     /* punctuation: continuation */
+                     ">d x\nMKV LLA\n"           /* spaces in the first sequence line: sequence */
+                     ">e x\nmkv lla\n"           /* lowercase with spaces: sequence */
+                     ">f x\nMKV\nOS=late\n";     /* after the sequence started: invalid */
   assert_int_equal(read_text(text, NULL, &s, &e), FC_OK);
   assert_int_equal(s.n, 5);
   assert_string_equal(s.rec[0].header, "a x 2");
@@ -411,14 +415,10 @@ static void test_damaged_files(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_alphabet),
-      cmocka_unit_test(test_test_fa),
-      cmocka_unit_test(test_yeast_speed),
-      cmocka_unit_test(test_fixtures_bio_embeddings),
-      cmocka_unit_test(test_edge_fixture),
-      cmocka_unit_test(test_truncated_gzip),
-      cmocka_unit_test(test_invalid_records),
-      cmocka_unit_test(test_header_continuation_rule),
+      cmocka_unit_test(test_alphabet),        cmocka_unit_test(test_test_fa),
+      cmocka_unit_test(test_yeast_speed),     cmocka_unit_test(test_fixtures_bio_embeddings),
+      cmocka_unit_test(test_edge_fixture),    cmocka_unit_test(test_truncated_gzip),
+      cmocka_unit_test(test_invalid_records), cmocka_unit_test(test_header_continuation_rule),
       cmocka_unit_test(test_damaged_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

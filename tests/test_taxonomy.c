@@ -4,12 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "fantasia/taxonomy.h"
 
@@ -64,7 +64,8 @@ static void test_fixture(void **state) {
   assert_int_equal(fc_taxonomy_expand(t, q2, 5, &out, &n), FC_OK);
   const int64_t want[] = {4751, 4932, 9606, 10090, 40674, 424242, 559292};
   assert_int_equal(n, 7);
-  for (size_t i = 0; i < n; i++) assert_int_equal(out[i], want[i]);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(out[i], want[i]);
   free(out);
   assert_int_equal(fc_taxonomy_expand(t, q1, 0, &out, &n), FC_OK);
   assert_int_equal(n, 0);
@@ -101,14 +102,16 @@ static void test_random_tree(void **state) {
   for (int rep = 0; rep < 20; rep++) {
     int64_t q[3];
     size_t nq = 1 + (size_t)rand() % 3;
-    for (size_t k = 0; k < nq; k++) q[k] = ids[(size_t)rand() % (rep < 3 ? 10 : N)];
+    for (size_t k = 0; k < nq; k++)
+      q[k] = ids[(size_t)rand() % (rep < 3 ? 10 : N)];
     int64_t *out;
     size_t n;
     assert_int_equal(fc_taxonomy_expand(t, q, nq, &out, &n), FC_OK);
     size_t m = 0;
     for (size_t i = 0; i < N; i++) {
       int d = 0;
-      for (size_t k = 0; k < nq; k++) d |= fc_taxonomy_is_descendant(t, ids[i], q[k]);
+      for (size_t k = 0; k < nq; k++)
+        d |= fc_taxonomy_is_descendant(t, ids[i], q[k]);
       if (d) {
         assert_true(m < n);
         assert_int_equal(out[m], ids[i]); /* ids ascend with i */

@@ -45,7 +45,7 @@ fc_status fc_go_load(const char *path, fc_go **out, fc_error *err);
 void fc_go_free(fc_go *go);
 size_t fc_go_count(const fc_go *go);
 const fc_go_term *fc_go_term_at(const fc_go *go, int32_t idx); /* NULL if out of range; borrowed */
-int32_t fc_go_find(const fc_go *go, const char *id);          /* primary id or alt_id -> index; -1 */
+int32_t fc_go_find(const fc_go *go, const char *id);           /* primary id or alt_id -> index; -1 */
 const char *fc_go_data_version(const fc_go *go);               /* "releases/2022-07-01" or "" */
 size_t fc_go_n_alt_ids(const fc_go *go);
 size_t fc_go_n_is_a(const fc_go *go);    /* total is_a edges */
@@ -91,7 +91,12 @@ typedef struct {
   int strict; /* 1 = a malformed line is an error; 0 = counted in n_bad, skipped with a warning */
 } fc_annot_opts;
 
-typedef enum { FC_ANNOT_GAF = 1, FC_ANNOT_TSV_EVIDENCE, FC_ANNOT_TSV_ASPECT, FC_ANNOT_TSV_PAIRS } fc_annot_format;
+typedef enum {
+  FC_ANNOT_GAF = 1,
+  FC_ANNOT_TSV_EVIDENCE,
+  FC_ANNOT_TSV_ASPECT,
+  FC_ANNOT_TSV_PAIRS
+} fc_annot_format;
 
 /* opts NULL = keep all, non-strict. *out is zeroed first; free with fc_annot_set_free (also after
  * an error). format (may be NULL) receives the detected format. */

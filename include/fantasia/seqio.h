@@ -26,12 +26,12 @@ extern "C" {
 #endif
 
 typedef struct {
-  char *id;        /* first whitespace token of the header */
-  char *accession; /* id with '|' -> '_' (FANTASIA rule) and '/' -> '_' (avoids nested HDF5 groups) */
-  char *header;    /* full header without '>', continuation lines joined by ' ' */
-  char *seq;       /* uppercase residues (after max_len truncation), NUL-terminated */
-  size_t len;      /* strlen(seq) */
-  size_t line;     /* 1-based line of the '>' header */
+  char *id;               /* first whitespace token of the header */
+  char *accession;        /* id with '|' -> '_' (FANTASIA rule) and '/' -> '_' (avoids nested HDF5 groups) */
+  char *header;           /* full header without '>', continuation lines joined by ' ' */
+  char *seq;              /* uppercase residues (after max_len truncation), NUL-terminated */
+  size_t len;             /* strlen(seq) */
+  size_t line;            /* 1-based line of the '>' header */
   int32_t first_same_seq; /* index of the first record with an identical seq (own index if first) */
   size_t orig_len;        /* residues before truncation (== len unless opts->max_len cut it) */
 } fc_seq_record;

@@ -31,7 +31,8 @@ int fc_taxonomy_is_descendant(const fc_taxonomy *t, int64_t tax, int64_t ancesto
 /* All descendants of ids[0..n) including the ids themselves, sorted ascending, unique. Ids missing
  * from the taxonomy are kept as themselves. *out is malloc'ed (caller frees; NULL when *n_out == 0).
  * Returns FC_OK or FC_ENOMEM. */
-fc_status fc_taxonomy_expand(const fc_taxonomy *t, const int64_t *ids, size_t n, int64_t **out, size_t *n_out);
+fc_status fc_taxonomy_expand(const fc_taxonomy *t, const int64_t *ids, size_t n, int64_t **out,
+                             size_t *n_out);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const fc_experimental_evidence_codes[] = {"EXP", "IDA", "IPI", "IMP", "IGI", "IEP", "TAS", "IC", NULL};
+const char *const fc_experimental_evidence_codes[] = {"EXP", "IDA", "IPI", "IMP", "IGI",
+                                                      "IEP", "TAS", "IC",  NULL};
 
 #define MAX_WARN 10
 #define MAX_COLS 18
@@ -62,7 +63,8 @@ typedef struct {
   int header_done;
 } annot_state;
 
-static fc_status bad_line(annot_state *st, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static fc_status bad_line(annot_state *st, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static fc_status bad_line(annot_state *st, size_t line, const char *fmt, ...) {
   char why[256];
@@ -76,9 +78,9 @@ static fc_status bad_line(annot_state *st, size_t line, const char *fmt, ...) {
   return FC_OK;
 }
 
-static fc_status push(annot_state *st, const char *acc, size_t nacc, const char *go, size_t ngo, const char *ev,
-                      size_t nev, char aspect, const char *sym, size_t nsym, const char *tax, size_t ntax,
-                      size_t line) {
+static fc_status push(annot_state *st, const char *acc, size_t nacc, const char *go, size_t ngo,
+                      const char *ev, size_t nev, char aspect, const char *sym, size_t nsym, const char *tax,
+                      size_t ntax, size_t line) {
   fc_annot_set *o = st->out;
   if (o->n == st->cap) {
     size_t nc = st->cap ? st->cap * 2 : 4096;
@@ -117,7 +119,9 @@ static int evidence_like(const char *s, size_t n) {
   return 1;
 }
 
-static int is_aspect(const char *s, size_t n) { return n == 1 && (s[0] == 'P' || s[0] == 'F' || s[0] == 'C'); }
+static int is_aspect(const char *s, size_t n) {
+  return n == 1 && (s[0] == 'P' || s[0] == 'F' || s[0] == 'C');
+}
 
 static fc_status do_line(annot_state *st, char *s, size_t n, size_t line) {
   if (n == 0) return FC_OK;
@@ -126,7 +130,8 @@ static fc_status do_line(annot_state *st, char *s, size_t n, size_t line) {
     return FC_OK;
   }
   size_t blank = 0;
-  while (blank < n && (s[blank] == ' ' || s[blank] == '\t')) blank++;
+  while (blank < n && (s[blank] == ' ' || s[blank] == '\t'))
+    blank++;
   if (blank == n) return FC_OK;
   const char *col[MAX_COLS];
   size_t len[MAX_COLS];
@@ -153,24 +158,29 @@ static fc_status do_line(annot_state *st, char *s, size_t n, size_t line) {
     else if (nc == 3 && evidence_like(col[2], len[2]))
       st->fmt = FC_ANNOT_TSV_EVIDENCE;
     else if (nc == 3)
-      return fc_error_set(st->err, FC_EFORMAT,
-                          "%s:%zu: cannot tell the annotation format: column 3 '%.*s' is neither an aspect letter "
-                          "(P, F, C) nor an evidence code (a predictions file?)",
-                          st->path, line, SHOW(col[2], len[2]));
+      return fc_error_set(
+          st->err, FC_EFORMAT,
+          "%s:%zu: cannot tell the annotation format: column 3 '%.*s' is neither an aspect letter "
+          "(P, F, C) nor an evidence code (a predictions file?)",
+          st->path, line, SHOW(col[2], len[2]));
     else if (nc == 2)
       st->fmt = FC_ANNOT_TSV_PAIRS;
     else
-      return fc_error_set(st->err, FC_EFORMAT,
-                          "%s:%zu: cannot tell the annotation format: %zu tab-separated columns (GAF has 15-17, "
-                          "TSV 2 or 3)",
-                          st->path, line, nc);
+      return fc_error_set(
+          st->err, FC_EFORMAT,
+          "%s:%zu: cannot tell the annotation format: %zu tab-separated columns (GAF has 15-17, "
+          "TSV 2 or 3)",
+          st->path, line, nc);
   }
   if (st->fmt == FC_ANNOT_GAF) {
-    if (nc < 15 || nc > 17) return bad_line(st, line, "GAF line with %zu tab-separated columns (expected 15-17)", nc);
+    if (nc < 15 || nc > 17)
+      return bad_line(st, line, "GAF line with %zu tab-separated columns (expected 15-17)", nc);
     if (len[1] == 0) return bad_line(st, line, "empty DB_Object_ID (column 2)");
-    if (!id_like(col[4], len[4])) return bad_line(st, line, "bad GO id '%.*s' (column 5)", SHOW(col[4], len[4]));
+    if (!id_like(col[4], len[4]))
+      return bad_line(st, line, "bad GO id '%.*s' (column 5)", SHOW(col[4], len[4]));
     if (len[6] == 0) return bad_line(st, line, "empty evidence code (column 7)");
-    if (!is_aspect(col[8], len[8])) return bad_line(st, line, "bad aspect '%.*s' (column 9, expected P, F or C)", SHOW(col[8], len[8]));
+    if (!is_aspect(col[8], len[8]))
+      return bad_line(st, line, "bad aspect '%.*s' (column 9, expected P, F or C)", SHOW(col[8], len[8]));
     /* taxon: first of a '|' list, "taxon:N" or "NCBITaxon:N" */
     const char *tx = col[12];
     size_t tn = len[12];
@@ -210,13 +220,15 @@ static fc_status do_line(annot_state *st, char *s, size_t n, size_t line) {
     return bad_line(st, line, "%zu tab-separated columns, expected %zu", nc, want);
   }
   if (len[0] == 0) return bad_line(st, line, "empty accession (column 1)");
-  if (!id_like(col[1], len[1])) return bad_line(st, line, "bad GO id '%.*s' (column 2)", SHOW(col[1], len[1]));
+  if (!id_like(col[1], len[1]))
+    return bad_line(st, line, "bad GO id '%.*s' (column 2)", SHOW(col[1], len[1]));
   if (st->fmt == FC_ANNOT_TSV_ASPECT) {
     if (!is_aspect(col[2], len[2]))
       return bad_line(st, line, "bad aspect '%.*s' (column 3, expected P, F or C)", SHOW(col[2], len[2]));
     return push(st, col[0], len[0], col[1], len[1], "", 0, col[2][0], "", 0, "", 0, line);
   }
-  if (st->fmt == FC_ANNOT_TSV_PAIRS) return push(st, col[0], len[0], col[1], len[1], "", 0, 0, "", 0, "", 0, line);
+  if (st->fmt == FC_ANNOT_TSV_PAIRS)
+    return push(st, col[0], len[0], col[1], len[1], "", 0, 0, "", 0, "", 0, line);
   if (!evidence_like(col[2], len[2]))
     return bad_line(st, line, "bad evidence code '%.*s' (column 3)", SHOW(col[2], len[2]));
   if (!evidence_kept(st->opts, col[2], len[2])) {

@@ -63,20 +63,23 @@ static size_t strip_comment(char *s, size_t n) {
       i++;
       continue;
     }
-    if (s[i] == '"') q = !q;
+    if (s[i] == '"')
+      q = !q;
     else if (s[i] == '!' && !q) {
       n = i;
       break;
     }
   }
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+    n--;
   s[n] = '\0';
   return n;
 }
 
 /* First whitespace-delimited token of s: returns start, sets *len. */
 static char *token(char *s, size_t *len) {
-  while (*s == ' ' || *s == '\t') s++;
+  while (*s == ' ' || *s == '\t')
+    s++;
   size_t n = strcspn(s, " \t");
   *len = n;
   return s;
@@ -90,13 +93,15 @@ typedef struct {
   size_t n_edges, cap_edges;
   char *default_ns;
   /* current term */
-  int in_term;   /* 1: [Term], 2: other stanza being skipped, 0: header */
+  int in_term; /* 1: [Term], 2: other stanza being skipped, 0: header */
   size_t stanza_line;
   int has_id;
   int32_t cur;
 } obo_state;
 
-static fc_status oom(obo_state *st) { return fc_error_set(st->err, FC_ENOMEM, "%s: out of memory", st->path); }
+static fc_status oom(obo_state *st) {
+  return fc_error_set(st->err, FC_ENOMEM, "%s: out of memory", st->path);
+}
 
 static fc_status finish_term(obo_state *st) {
   if (st->in_term != 1) return FC_OK;
@@ -123,7 +128,8 @@ static fc_status start_term(obo_state *st, size_t line) {
     go->terms = nt;
     go->cap = nc;
   }
-  if (go->n >= (size_t)INT32_MAX) return fc_error_set(st->err, FC_EUNSUPPORTED, "%s: too many terms", st->path);
+  if (go->n >= (size_t)INT32_MAX)
+    return fc_error_set(st->err, FC_EUNSUPPORTED, "%s: too many terms", st->path);
   st->cur = (int32_t)go->n++;
   memset(&go->terms[st->cur], 0, sizeof(fc_go_term));
   go->terms[st->cur].line = line;
@@ -152,7 +158,8 @@ static fc_status add_edge(obo_state *st, int kind, const char *tgt, size_t tlen,
   return FC_OK;
 }
 
-static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *val, size_t vlen, size_t line) {
+static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *val, size_t vlen,
+                          size_t line) {
   fc_go *go = st->go;
   fc_go_term *t = &go->terms[st->cur];
 #define TAG(s) (taglen == sizeof(s) - 1 && memcmp(tag, s, sizeof(s) - 1) == 0)
@@ -160,11 +167,12 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
     size_t n;
     char *v = token(val, &n);
     if (st->has_id)
-      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: second id line in the [Term] stanza of line %zu", st->path,
-                          line, st->stanza_line);
+      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: second id line in the [Term] stanza of line %zu",
+                          st->path, line, st->stanza_line);
     if (!valid_id(v, n) || v[n] != '\0')
-      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: bad term id '%.*s' (expected PREFIX:LOCAL, e.g. GO:0008150)",
-                          st->path, line, (int)(vlen > 40 ? 40 : vlen), val);
+      return fc_error_set(st->err, FC_EFORMAT,
+                          "%s:%zu: bad term id '%.*s' (expected PREFIX:LOCAL, e.g. GO:0008150)", st->path,
+                          line, (int)(vlen > 40 ? 40 : vlen), val);
     memcpy(t->id, v, n);
     t->id[n] = '\0';
     const char *key = fc_arena_strndup(&go->arena, v, n);
@@ -176,7 +184,8 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
                           st->path, key, go->terms[prev].line, st->stanza_line);
     st->has_id = 1;
   } else if (TAG("name")) {
-    if (t->name) return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: second name line in a [Term]", st->path, line);
+    if (t->name)
+      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: second name line in a [Term]", st->path, line);
     if (!(t->name = fc_arena_strndup(&go->arena, val, vlen))) return oom(st);
   } else if (TAG("namespace")) {
     if (t->namespace_)
@@ -193,8 +202,9 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
     int32_t prev = fc_strmap_put(&go->alts, key, n, st->cur);
     if (prev == -2) return oom(st);
     if (prev >= 0)
-      return fc_error_set(st->err, FC_EDUPLICATE, "%s:%zu: duplicate alt_id %s (also in the stanza at line %zu)",
-                          st->path, line, key, go->terms[prev].line);
+      return fc_error_set(st->err, FC_EDUPLICATE,
+                          "%s:%zu: duplicate alt_id %s (also in the stanza at line %zu)", st->path, line, key,
+                          go->terms[prev].line);
     go->n_alt++;
   } else if (TAG("is_obsolete")) {
     t->obsolete = strncmp(val, "true", 4) == 0;
@@ -213,7 +223,8 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
     char *rel = token(val, &n1);
     char *v = token(rel + n1, &n2);
     if (n1 == 0 || n2 == 0)
-      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: relationship needs a type and a target", st->path, line);
+      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: relationship needs a type and a target", st->path,
+                          line);
     if (n1 == 7 && memcmp(rel, "part_of", 7) == 0) return add_edge(st, EDGE_PART_OF, v, n2, line);
   }
 #undef TAG
@@ -222,12 +233,14 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
 
 static fc_status parse_line(obo_state *st, char *s, size_t n, size_t line) {
   size_t a = 0;
-  while (a < n && (s[a] == ' ' || s[a] == '\t')) a++;
+  while (a < n && (s[a] == ' ' || s[a] == '\t'))
+    a++;
   s += a;
   n -= a;
   if (n == 0 || s[0] == '!') return FC_OK;
   if (s[0] == '[') {
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+      n--;
     if (n < 3 || s[n - 1] != ']')
       return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: malformed stanza header '%.*s'", st->path, line,
                           (int)(n > 40 ? 40 : n), s);
@@ -247,14 +260,16 @@ static fc_status parse_line(obo_state *st, char *s, size_t n, size_t line) {
     return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: not a 'tag: value' line: '%.*s'", st->path, line,
                         (int)(n > 40 ? 40 : n), s);
   char *val = colon + 1;
-  while (*val == ' ' || *val == '\t') val++;
+  while (*val == ' ' || *val == '\t')
+    val++;
   size_t vlen = strip_comment(val, n - (size_t)(val - s));
   /* drop a trailing {...} modifier block */
   if (vlen && val[vlen - 1] == '}') {
     char *open = memrchr(val, '{', vlen);
     if (open) {
       vlen = (size_t)(open - val);
-      while (vlen && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) vlen--;
+      while (vlen && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
+        vlen--;
       val[vlen] = '\0';
     }
   }
@@ -280,7 +295,8 @@ static fc_status resolve(obo_state *st) {
     if (!sl->key) continue;
     int32_t p = fc_strmap_get(&go->ids, sl->key, sl->klen);
     if (p >= 0)
-      return fc_error_set(st->err, FC_EDUPLICATE, "%s: alt_id %s of the term at line %zu is also the id of the term at line %zu",
+      return fc_error_set(st->err, FC_EDUPLICATE,
+                          "%s: alt_id %s of the term at line %zu is also the id of the term at line %zu",
                           st->path, sl->key, go->terms[sl->value].line, go->terms[p].line);
   }
   size_t *cnt = calloc(go->n ? go->n : 1, 2 * sizeof *cnt);
@@ -293,8 +309,8 @@ static fc_status resolve(obo_state *st) {
     if (p < 0) p = fc_strmap_get(&go->alts, e->target, n);
     if (p < 0) {
       free(cnt);
-      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: %s target %s is not defined in the file", st->path, e->line,
-                          e->kind == EDGE_IS_A ? "is_a" : "part_of", e->target);
+      return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: %s target %s is not defined in the file", st->path,
+                          e->line, e->kind == EDGE_IS_A ? "is_a" : "part_of", e->target);
     }
     e->target = NULL;
     e->line = (size_t)p; /* reuse: resolved parent index */
@@ -380,7 +396,9 @@ void fc_go_free(fc_go *go) {
   free(go);
 }
 
-size_t fc_go_count(const fc_go *go) { return go ? go->n : 0; }
+size_t fc_go_count(const fc_go *go) {
+  return go ? go->n : 0;
+}
 
 const fc_go_term *fc_go_term_at(const fc_go *go, int32_t idx) {
   if (!go || idx < 0 || (size_t)idx >= go->n) return NULL;
@@ -395,7 +413,15 @@ int32_t fc_go_find(const fc_go *go, const char *id) {
   return p;
 }
 
-const char *fc_go_data_version(const fc_go *go) { return go && go->data_version ? go->data_version : ""; }
-size_t fc_go_n_alt_ids(const fc_go *go) { return go ? go->n_alt : 0; }
-size_t fc_go_n_is_a(const fc_go *go) { return go ? go->n_is_a : 0; }
-size_t fc_go_n_part_of(const fc_go *go) { return go ? go->n_part_of : 0; }
+const char *fc_go_data_version(const fc_go *go) {
+  return go && go->data_version ? go->data_version : "";
+}
+size_t fc_go_n_alt_ids(const fc_go *go) {
+  return go ? go->n_alt : 0;
+}
+size_t fc_go_n_is_a(const fc_go *go) {
+  return go ? go->n_is_a : 0;
+}
+size_t fc_go_n_part_of(const fc_go *go) {
+  return go ? go->n_part_of : 0;
+}

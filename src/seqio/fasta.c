@@ -9,7 +9,9 @@
 
 static const char k_alphabet[] = "ACDEFGHIKLMNPQRSTVWYBXZJOU";
 
-const char *fc_residue_alphabet(void) { return k_alphabet; }
+const char *fc_residue_alphabet(void) {
+  return k_alphabet;
+}
 
 char *fc_accession_from_id(const char *id) {
   char *a = fc_strdup(id);
@@ -47,7 +49,8 @@ typedef struct {
 static int gbuf_reserve(gbuf *b, size_t extra) {
   if (b->n + extra + 1 <= b->cap) return 0;
   size_t nc = b->cap ? b->cap : 256;
-  while (nc < b->n + extra + 1) nc *= 2;
+  while (nc < b->n + extra + 1)
+    nc *= 2;
   char *np = realloc(b->p, nc);
   if (!np) return -1;
   b->p = np;
@@ -76,13 +79,15 @@ typedef struct {
   int seq_started;
   size_t n_cont;
   size_t orig_len;
-  char *bad; /* first invalid-character reason */
+  char *bad;                            /* first invalid-character reason */
   size_t star_line, star_col, star_res; /* pending '*' (0 = none) */
   size_t n_headers;
   int stop; /* opts->limit reached */
 } fasta_state;
 
-static fc_status oom(fasta_state *st) { return fc_error_set(st->err, FC_ENOMEM, "%s: out of memory", st->path); }
+static fc_status oom(fasta_state *st) {
+  return fc_error_set(st->err, FC_ENOMEM, "%s: out of memory", st->path);
+}
 
 /* Describes the byte(s) at s (non-ASCII: decoded UTF-8 character when well-formed). */
 static void describe_char(const char *s, size_t avail, char *buf, size_t bufsz) {
@@ -112,11 +117,13 @@ static void describe_char(const char *s, size_t avail, char *buf, size_t bufsz) 
   snprintf(buf, bufsz, "control byte 0x%02X", c);
 }
 
-static void set_bad(fasta_state *st, const char *what, const char *line, size_t len, size_t col, size_t lineno) {
+static void set_bad(fasta_state *st, const char *what, const char *line, size_t len, size_t col,
+                    size_t lineno) {
   if (st->bad) return;
   char d[64];
   describe_char(line + col, len - col, d, sizeof d);
-  st->bad = fc_sprintf("%s %s at line %zu column %zu (residue %zu)", what, d, lineno, col + 1, st->orig_len + 1);
+  st->bad =
+      fc_sprintf("%s %s at line %zu column %zu (residue %zu)", what, d, lineno, col + 1, st->orig_len + 1);
 }
 
 /* A line before the first sequence line of a record is header text if it contains '=', has no
@@ -203,8 +210,8 @@ static fc_status flush_record(fasta_state *st) {
     reason = st->bad;
     st->bad = NULL;
   } else if (st->orig_len == 0)
-    reason = st->n_cont ? fc_sprintf("empty sequence (%zu header continuation line%s, no sequence line)", st->n_cont,
-                                     st->n_cont == 1 ? "" : "s")
+    reason = st->n_cont ? fc_sprintf("empty sequence (%zu header continuation line%s, no sequence line)",
+                                     st->n_cont, st->n_cont == 1 ? "" : "s")
                         : fc_strdup("empty sequence");
   if (reason || idlen == 0) {
     rc = add_issue(st, id, reason);
@@ -263,8 +270,10 @@ nomem:
 }
 
 static fc_status start_record(fasta_state *st, const char *h, size_t n, size_t lineno) {
-  while (n && (*h == ' ' || *h == '\t')) h++, n--;
-  while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+  while (n && (*h == ' ' || *h == '\t'))
+    h++, n--;
+  while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+    n--;
   st->have = 1;
   st->hline = lineno;
   st->header.n = 0;
@@ -295,9 +304,10 @@ static fc_status seq_line(fasta_state *st, const char *line, size_t len, size_t 
     if (k == C_RES) {
       if (st->star_line && !st->bad) {
         st->orig_len = orig;
-        char *msg = fc_sprintf("'*' inside the sequence at line %zu column %zu (residue %zu); only one final '*' "
-                               "is allowed",
-                               st->star_line, st->star_col, st->star_res);
+        char *msg =
+            fc_sprintf("'*' inside the sequence at line %zu column %zu (residue %zu); only one final '*' "
+                       "is allowed",
+                       st->star_line, st->star_col, st->star_res);
         if (!msg) return oom(st);
         st->bad = msg;
       }
@@ -329,8 +339,10 @@ static fc_status seq_line(fasta_state *st, const char *line, size_t len, size_t 
 static fc_status process_line(fasta_state *st, char *line, size_t len, size_t lineno) {
   if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) line += 3, len -= 3; /* UTF-8 BOM */
   size_t a = 0;
-  while (a < len && (line[a] == ' ' || line[a] == '\t')) a++;
-  while (len > a && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r')) len--;
+  while (a < len && (line[a] == ' ' || line[a] == '\t'))
+    a++;
+  while (len > a && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+    len--;
   if (a == len) return FC_OK; /* blank */
   if (line[a] == '>') {
     if (st->opts->limit && st->n_headers == st->opts->limit) {
@@ -343,7 +355,8 @@ static fc_status process_line(fasta_state *st, char *line, size_t len, size_t li
     return start_record(st, line + a + 1, len - a - 1, lineno);
   }
   if (!st->have)
-    return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: text before the first '>' header line", st->path, lineno);
+    return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: text before the first '>' header line", st->path,
+                        lineno);
   if (!st->seq_started && header_like(line + a, len - a)) {
     if (gbuf_reserve(&st->header, len - a + 1) != 0) return oom(st);
     if (st->header.n) st->header.p[st->header.n++] = ' ';
@@ -388,7 +401,8 @@ fc_status fc_fasta_read(const char *path, const fc_fasta_opts *opts, fc_seqset *
   fc_strmap_free(&st.acc_map);
   fc_strmap_free(&st.seq_map);
   free(st.acc_lines);
-  for (size_t i = 0; i < st.n_orphan; i++) free(st.orphan_acc[i]);
+  for (size_t i = 0; i < st.n_orphan; i++)
+    free(st.orphan_acc[i]);
   free(st.orphan_acc);
   free(st.header.p);
   free(st.seq.p);
@@ -415,7 +429,8 @@ void fc_seqset_free(fc_seqset *s) {
 }
 
 static void put_field(FILE *fp, const char *s) {
-  for (; *s; s++) fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, fp);
+  for (; *s; s++)
+    fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, fp);
 }
 
 fc_status fc_seqset_write_issues(const fc_seqset *s, const char *tsv_path, fc_error *err) {

@@ -55,8 +55,12 @@ fc_status fc_lines_open(const char *path, fc_lines **out, fc_error *err) {
   return FC_OK;
 }
 
-int fc_lines_is_gzip(const fc_lines *lr) { return lr->gz != NULL; }
-size_t fc_lines_lineno(const fc_lines *lr) { return lr->lineno; }
+int fc_lines_is_gzip(const fc_lines *lr) {
+  return lr->gz != NULL;
+}
+size_t fc_lines_lineno(const fc_lines *lr) {
+  return lr->lineno;
+}
 
 void fc_lines_close(fc_lines *lr) {
   if (!lr) return;
@@ -189,7 +193,9 @@ uint64_t fc_hash_bytes(const void *data, size_t n) {
   return mix64(h);
 }
 
-void fc_strmap_init(fc_strmap *m) { memset(m, 0, sizeof *m); }
+void fc_strmap_init(fc_strmap *m) {
+  memset(m, 0, sizeof *m);
+}
 
 void fc_strmap_free(fc_strmap *m) {
   free(m->slots);
@@ -215,7 +221,8 @@ static int strmap_grow(fc_strmap *m) {
     fc_strmap_slot *s = &m->slots[i];
     if (!s->key) continue;
     size_t j = (size_t)s->hash & (ncap - 1);
-    while (ns[j].key) j = (j + 1) & (ncap - 1);
+    while (ns[j].key)
+      j = (j + 1) & (ncap - 1);
     ns[j] = *s;
   }
   free(m->slots);
@@ -254,7 +261,9 @@ struct fc_arena_block {
 
 #define FC_ARENA_BLOCK (256u << 10)
 
-void fc_arena_init(fc_arena *a) { memset(a, 0, sizeof *a); }
+void fc_arena_init(fc_arena *a) {
+  memset(a, 0, sizeof *a);
+}
 
 char *fc_arena_strndup(fc_arena *a, const char *s, size_t n) {
   if (n + 1 > a->left) {

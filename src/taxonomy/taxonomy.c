@@ -27,11 +27,13 @@ static int map_grow(id_map *m) {
     free(nv);
     return -1;
   }
-  for (size_t i = 0; i < nc; i++) nk[i] = -1;
+  for (size_t i = 0; i < nc; i++)
+    nk[i] = -1;
   for (size_t i = 0; i < m->cap; i++) {
     if (m->keys[i] < 0) continue;
     size_t j = (size_t)hash_id(m->keys[i]) & (nc - 1);
-    while (nk[j] >= 0) j = (j + 1) & (nc - 1);
+    while (nk[j] >= 0)
+      j = (j + 1) & (nc - 1);
     nk[j] = m->keys[i];
     nv[j] = m->vals[i];
   }
@@ -66,11 +68,11 @@ static int32_t map_put(id_map *m, int64_t k, int32_t v) {
 }
 
 struct fc_taxonomy {
-  int64_t *id;      /* node -> tax id */
-  int64_t *pid;     /* node -> parent tax id (while loading) */
-  int32_t *parent;  /* node -> parent node (root: itself) */
-  size_t *line;     /* node -> line in the file */
-  int32_t *cstart;  /* children CSR: cstart[n+1] */
+  int64_t *id;     /* node -> tax id */
+  int64_t *pid;    /* node -> parent tax id (while loading) */
+  int32_t *parent; /* node -> parent node (root: itself) */
+  size_t *line;    /* node -> line in the file */
+  int32_t *cstart; /* children CSR: cstart[n+1] */
   int32_t *clist;
   size_t n, cap;
   id_map map;
@@ -106,7 +108,8 @@ static int parse_id(const char **p, int64_t *v) {
   return 0;
 }
 
-static fc_status add_node(fc_taxonomy *t, int64_t id, int64_t pid, size_t line, const char *path, fc_error *err) {
+static fc_status add_node(fc_taxonomy *t, int64_t id, int64_t pid, size_t line, const char *path,
+                          fc_error *err) {
   if (t->n == t->cap) {
     size_t nc = t->cap ? t->cap * 2 : 4096;
     int64_t *a = realloc(t->id, nc * sizeof *a);
@@ -122,8 +125,8 @@ static fc_status add_node(fc_taxonomy *t, int64_t id, int64_t pid, size_t line, 
   int32_t prev = map_put(&t->map, id, (int32_t)t->n);
   if (prev == -2) return fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
   if (prev >= 0)
-    return fc_error_set(err, FC_EDUPLICATE, "%s: tax_id %lld appears at lines %zu and %zu", path, (long long)id,
-                        t->line[prev], line);
+    return fc_error_set(err, FC_EDUPLICATE, "%s: tax_id %lld appears at lines %zu and %zu", path,
+                        (long long)id, t->line[prev], line);
   t->id[t->n] = id;
   t->pid[t->n] = pid;
   t->line[t->n] = line;
@@ -139,12 +142,13 @@ static fc_status build(fc_taxonomy *t, const char *path, fc_error *err) {
   for (size_t i = 0; i < n; i++) {
     int32_t p = map_get(&t->map, t->pid[i]);
     if (p < 0)
-      return fc_error_set(err, FC_EFORMAT, "%s:%zu: parent %lld of tax_id %lld is not in the file", path, t->line[i],
-                          (long long)t->pid[i], (long long)t->id[i]);
+      return fc_error_set(err, FC_EFORMAT, "%s:%zu: parent %lld of tax_id %lld is not in the file", path,
+                          t->line[i], (long long)t->pid[i], (long long)t->id[i]);
     t->parent[i] = p;
     if ((size_t)p != i) t->cstart[p + 1]++;
   }
-  for (size_t i = 0; i < n; i++) t->cstart[i + 1] += t->cstart[i];
+  for (size_t i = 0; i < n; i++)
+    t->cstart[i + 1] += t->cstart[i];
   t->clist = malloc(((size_t)t->cstart[n] ? (size_t)t->cstart[n] : 1) * sizeof *t->clist);
   int32_t *fill = malloc((n ? n : 1) * sizeof *fill);
   if (!t->clist || !fill) {
@@ -166,8 +170,8 @@ static fc_status build(fc_taxonomy *t, const char *path, fc_error *err) {
       j = (size_t)t->parent[j];
     }
     if (state[j] == (int32_t)i + 1 && (size_t)t->parent[j] != j) {
-      fc_status rc = fc_error_set(err, FC_EFORMAT, "%s:%zu: tax_id %lld lies on a parent cycle", path, t->line[j],
-                                  (long long)t->id[j]);
+      fc_status rc = fc_error_set(err, FC_EFORMAT, "%s:%zu: tax_id %lld lies on a parent cycle", path,
+                                  t->line[j], (long long)t->id[j]);
       free(state);
       return rc;
     }
@@ -204,8 +208,9 @@ fc_status fc_taxonomy_load(const char *path, fc_taxonomy **out, fc_error *err) {
     int64_t id, pid;
     if (parse_id(&p, &id) != 0 || strncmp(p, "\t|\t", 3) != 0 || (p += 3, parse_id(&p, &pid) != 0) ||
         strncmp(p, "\t|", 2) != 0 || (p[2] != '\0' && p[2] != '\t')) {
-      rc = fc_error_set(err, FC_EFORMAT, "%s:%zu: expected 'tax_id<TAB>|<TAB>parent_tax_id<TAB>|...', got '%.*s'",
-                        path, ln, (int)(len > 40 ? 40 : len), line);
+      rc = fc_error_set(err, FC_EFORMAT,
+                        "%s:%zu: expected 'tax_id<TAB>|<TAB>parent_tax_id<TAB>|...', got '%.*s'", path, ln,
+                        (int)(len > 40 ? 40 : len), line);
       break;
     }
     rc = add_node(t, id, pid, ln, path, err);
@@ -221,9 +226,13 @@ fc_status fc_taxonomy_load(const char *path, fc_taxonomy **out, fc_error *err) {
   return FC_OK;
 }
 
-size_t fc_taxonomy_count(const fc_taxonomy *t) { return t ? t->n : 0; }
+size_t fc_taxonomy_count(const fc_taxonomy *t) {
+  return t ? t->n : 0;
+}
 
-int fc_taxonomy_contains(const fc_taxonomy *t, int64_t tax) { return t && map_get(&t->map, tax) >= 0; }
+int fc_taxonomy_contains(const fc_taxonomy *t, int64_t tax) {
+  return t && map_get(&t->map, tax) >= 0;
+}
 
 int64_t fc_taxonomy_parent(const fc_taxonomy *t, int64_t tax) {
   int32_t i = t ? map_get(&t->map, tax) : -1;
@@ -247,7 +256,8 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-fc_status fc_taxonomy_expand(const fc_taxonomy *t, const int64_t *ids, size_t n, int64_t **out, size_t *n_out) {
+fc_status fc_taxonomy_expand(const fc_taxonomy *t, const int64_t *ids, size_t n, int64_t **out,
+                             size_t *n_out) {
   *out = NULL;
   *n_out = 0;
   size_t nn = t ? t->n : 0;
