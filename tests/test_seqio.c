@@ -336,15 +336,19 @@ static void test_header_continuation_rule(void **state) {
   (void)state;
   fc_seqset s;
   fc_error e;
-  /* header-like: '=' / no letters / mixed case / punctuation; otherwise a sequence line */
+  /* header-like: '=' / no letters / punctuation / mixed case with a blank between words;
+   * otherwise a sequence line */
   const char *text = ">a x\n2\nMKV\n"            /* digits only: continuation */
-                     ">b x\nHomo sapiens\nMKV\n" /* mixed case: continuation */
+                     ">b x\nHomo sapiens\nMKV\n" /* mixed-case words: continuation */
                      ">c x\n(strain)\nMKV\n"     /* punctuation: continuation */
                      ">d x\nMKV LLA\n"           /* spaces in the first sequence line: sequence */
                      ">e x\nmkv lla\n"           /* lowercase with spaces: sequence */
-                     ">f x\nMKV\nOS=late\n";     /* after the sequence started: invalid */
+                     ">f x\nMKV\nOS=late\n"      /* after the sequence started: invalid */
+                     ">g x\nMKVllaGG\n";         /* one mixed-case token (soft-masked): sequence */
   assert_int_equal(read_text(text, NULL, &s, &e), FC_OK);
-  assert_int_equal(s.n, 5);
+  assert_int_equal(s.n, 6);
+  assert_string_equal(s.rec[5].seq, "MKVLLAGG"); /* soft-masked first line: sequence, not header */
+  assert_string_equal(s.rec[5].header, "g x");
   assert_string_equal(s.rec[0].header, "a x 2");
   assert_string_equal(s.rec[1].header, "b x Homo sapiens");
   assert_string_equal(s.rec[2].header, "c x (strain)");

@@ -4,8 +4,8 @@
  * lines) without its bugs; docs/input-formats.md gives the exact rules. In short:
  *   - blank lines are skipped; "\r\n" line ends and a missing final newline are fine;
  *   - a non-'>' line before the first sequence line of a record is a header continuation line when
- *     it contains '=', or no ASCII letter, or both upper- and lowercase letters, or punctuation other
- *     than '*', '-', '.' ; it is appended to the header with one ' ';
+ *     it contains '=', or no ASCII letter, or punctuation other than '*', '-', '.', or both upper- and
+ *     lowercase letters and a blank between words; it is appended to the header with one ' ';
  *   - every other line is a sequence line: spaces/tabs removed, lowercase uppercased, letters must be
  *     in fc_residue_alphabet(), one '*' is allowed as the very last residue of the record (dropped);
  *     any other character makes the record invalid: it is listed in fc_seqset.issues and not kept;

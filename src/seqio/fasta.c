@@ -127,9 +127,11 @@ static void set_bad(fasta_state *st, const char *what, const char *line, size_t 
 }
 
 /* A line before the first sequence line of a record is header text if it contains '=', has no
- * ASCII letter, mixes upper- and lowercase letters, or holds ASCII punctuation other than * - . */
+ * ASCII letter, holds ASCII punctuation other than * - . , or mixes upper- and lowercase letters
+ * AND has a blank between two words. (A single mixed-case token such as a soft-masked "MKVllaGG"
+ * stays a sequence line.) */
 static int header_like(const char *s, size_t n) {
-  int upper = 0, lower = 0;
+  int upper = 0, lower = 0, inner_blank = 0, seen_word = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c >= 'A' && c <= 'Z')
@@ -138,10 +140,14 @@ static int header_like(const char *s, size_t n) {
       lower = 1;
     else if (c == '=')
       return 1;
-    else if (c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') && c != '*' && c != '-' && c != '.')
+    else if (c == ' ' || c == '\t') {
+      if (seen_word) inner_blank = 1;
+      continue;
+    } else if (c > 0x20 && c < 0x7f && !(c >= '0' && c <= '9') && c != '*' && c != '-' && c != '.')
       return 1;
+    seen_word = 1;
   }
-  return !(upper || lower) || (upper && lower);
+  return !(upper || lower) || (upper && lower && inner_blank);
 }
 
 static fc_status add_issue(fasta_state *st, const char *id, char *reason /* owned */) {
