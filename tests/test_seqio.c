@@ -110,10 +110,16 @@ static void test_yeast_speed(void **state) {
   SKIP_NO_DATA(p, "yeast_UP000002311.fasta");
   fc_seqset s;
   fc_error e;
-  double t0 = fc_now_seconds();
-  assert_int_equal(fc_fasta_read(p, NULL, &s, &e), FC_OK);
-  double dt = fc_now_seconds() - t0;
-  fprintf(stderr, "yeast proteome: %zu records read in %.4f s\n", s.n, dt);
+  /* best of 3: the dev machine is shared, a single run measures the scheduler as much as the code */
+  double dt = 1e9;
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = fc_now_seconds();
+    assert_int_equal(fc_fasta_read(p, NULL, &s, &e), FC_OK);
+    double d = fc_now_seconds() - t0;
+    if (d < dt) dt = d;
+    if (rep < 2) fc_seqset_free(&s);
+  }
+  fprintf(stderr, "yeast proteome: %zu records read in %.4f s (best of 3)\n", s.n, dt);
   assert_int_equal(s.n, 6067);
   assert_int_equal(s.n_issues, 0);
   /* README: 68 duplicate sequences = 68 records whose sequence equals an earlier one */
