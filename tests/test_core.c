@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <zlib.h>
+
 #include "fantasia/core.h"
 
 static void test_error_one_line(void **state) {
@@ -141,11 +143,32 @@ static void test_strmap(void **state) {
   fc_strmap_free(&m);
 }
 
+
+static void test_read_truncated_gzip(void **state) {
+  (void)state;
+  char path[] = "/tmp/fc_core_gz_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  gzFile g = gzopen(path, "wb");
+  for (int i = 0; i < 20000; i++) gzprintf(g, "line %d of some text\n", i);
+  gzclose(g);
+  char *data;
+  size_t len;
+  fc_error e;
+  assert_int_equal(fc_read_file(path, 1, &data, &len, &e), FC_OK);
+  free(data);
+  assert_int_equal(truncate(path, 3000), 0);
+  assert_int_equal(fc_read_file(path, 1, &data, &len, &e), FC_EFORMAT);
+  assert_non_null(strstr(e.msg, path));
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_one_line), cmocka_unit_test(test_f16_roundtrip_all),
       cmocka_unit_test(test_f16_rounding),   cmocka_unit_test(test_f16_array_matches_scalar),
-      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file), cmocka_unit_test(test_strmap),
+      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file), cmocka_unit_test(test_strmap), cmocka_unit_test(test_read_truncated_gzip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

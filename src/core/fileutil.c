@@ -185,7 +185,10 @@ fc_status fc_read_file(const char *path, int gz, char **data, size_t *len, fc_er
     if (r == 0) break;
     n += (size_t)r;
   }
-  if (g) gzclose(g);
+  if (g && gzclose(g) == Z_BUF_ERROR) { /* the stream ended inside a gzip member */
+    free(buf);
+    return fc_error_set(err, FC_EFORMAT, "%s: gzip stream is truncated", path);
+  }
   if (fp) fclose(fp);
   buf[n] = '\0';
   *data = buf;
