@@ -143,6 +143,54 @@ static void test_yaml_syntax_errors(void **state) {
   fc_ynode_free(r);
 }
 
+/* Every prefix of a real config, and copies with one byte damaged, either load or fail cleanly (ASan: no leak). */
+static void test_damaged_configs(void **state) {
+  (void)state;
+  char *text = NULL;
+  size_t len = 0;
+  assert_int_equal(fc_read_file(fixture("fantasia_shipped.yaml"), 0, &text, &len, NULL), FC_OK);
+  size_t step = getenv("FC_SANITIZE") && !strcmp(getenv("FC_SANITIZE"), "1") ? 7 : 1;
+  size_t ok = 0, failed = 0;
+  for (size_t cut = 0; cut <= len; cut += step) {
+    char *t = fc_strndup(text, cut);
+    fc_ynode *r = NULL;
+    fc_error e = {0};
+    if (fc_yaml_load_string(t, &r, &e) == FC_OK) {
+      assert_non_null(r);
+      fc_ynode_free(r);
+    } else {
+      assert_null(r);
+      assert_true(e.msg[0] != '\0');
+    }
+    fc_run_config *c = NULL;
+    char *p = write_tmp("cut.yaml", t);
+    if (fc_config_load(p, NULL, 0, &c, &e) == FC_OK) {
+      ok++;
+      fc_config_free(c);
+    } else {
+      failed++;
+      assert_null(c);
+      assert_true(e.msg[0] != '\0');
+    }
+    free(p);
+    free(t);
+  }
+  assert_true(ok > 0 && failed > 0);
+  static const char junk[] = {':', '[', '{', '\'', '"', '\t', '&', '*', '!', '-', '\0', '\xff'};
+  for (size_t pos = 0; pos < len; pos += 13 * step) {
+    char *t = fc_strdup(text);
+    t[pos] = junk[pos % sizeof junk];
+    fc_ynode *r = NULL;
+    if (fc_yaml_load_string(t, &r, NULL) == FC_OK) fc_ynode_free(r);
+    fc_run_config *c = NULL;
+    char *p = write_tmp("junk.yaml", t);
+    if (fc_config_load(p, NULL, 0, &c, NULL) == FC_OK) fc_config_free(c);
+    free(p);
+    free(t);
+  }
+  free(text);
+}
+
 static void test_yaml_dump_exact(void **state) {
   (void)state;
   /* expected text is what PyYAML 6 yaml.safe_dump(default_flow_style=False) writes */
@@ -742,6 +790,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_yaml_basic_access),
       cmocka_unit_test(test_yaml_syntax_errors),
+      cmocka_unit_test(test_damaged_configs),
       cmocka_unit_test(test_yaml_dump_exact),
       cmocka_unit_test(test_yaml_roundtrip),
       cmocka_unit_test(test_yaml_dump_matches_pyyaml),

@@ -957,6 +957,7 @@ void fc_config_free(fc_run_config *c) {
 fc_status fc_config_load(const char *path, const char *const *overrides, int n_overrides, fc_run_config **out,
                          fc_error *err) {
   *out = NULL;
+  if (!overrides || n_overrides < 0) n_overrides = 0;
   fc_run_config *c = calloc(1, sizeof *c);
   if (!c) return fc_error_set(err, FC_ENOMEM, "out of memory");
   c->exclude_identity_above = NAN;
