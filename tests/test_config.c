@@ -103,14 +103,14 @@ static void test_yaml_basic_access(void **state) {
 static void test_yaml_syntax_errors(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "a: 1\nb: [1, 2\nc: 3\n",       /* unclosed flow sequence */
-      "a: 1\n  b: 2\n",               /* bad indentation */
-      "a: 'unterminated\n",           /* unclosed quote */
-      "a:\n\t- tab\n",                /* tab indentation */
-      "a: *nope\n",                   /* undefined alias */
-      "? [1, 2]\n: complex key\n",    /* non-scalar key */
-      "a: {b: 1\n",                   /* truncated */
-      "\x01\x02\x03: \xff\xfe\n",     /* garbage */
+      "a: 1\nb: [1, 2\nc: 3\n",    /* unclosed flow sequence */
+      "a: 1\n  b: 2\n",            /* bad indentation */
+      "a: 'unterminated\n",        /* unclosed quote */
+      "a:\n\t- tab\n",             /* tab indentation */
+      "a: *nope\n",                /* undefined alias */
+      "? [1, 2]\n: complex key\n", /* non-scalar key */
+      "a: {b: 1\n",                /* truncated */
+      "\x01\x02\x03: \xff\xfe\n",  /* garbage */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     char *p = write_tmp("bad.yaml", bad[i]);
@@ -143,7 +143,8 @@ static void test_yaml_syntax_errors(void **state) {
   fc_ynode_free(r);
 }
 
-/* Every prefix of a real config, and copies with one byte damaged, either load or fail cleanly (ASan: no leak). */
+/* Every prefix of a real config, and copies with one byte damaged, either load or fail cleanly (ASan: no
+ * leak). */
 static void test_damaged_configs(void **state) {
   (void)state;
   char *text = NULL;
@@ -195,17 +196,19 @@ static void test_yaml_dump_exact(void **state) {
   (void)state;
   /* expected text is what PyYAML 6 yaml.safe_dump(default_flow_style=False) writes */
   fc_ynode *r = NULL;
-  assert_int_equal(fc_yaml_load_string("b: [1, 2]\na: {y: 'yes', x: null}\nc: []\nd: {}\n"
-                                       "e: [{k: 1, j: 2}, [3, 4]]\nf: 'a: b'\ng: ''\nh: '0.3'\nj: '#x'\nk: -x\n"
-                                       "m: ' lead'\nn: 0.20\no: True\np: 0x10\nq: 1e+20\nr: 100.\ns: ~\nt: 1_000\nu: 010\n"
-                                       "v: 12345678901234567.0\nw: 0.00001\nz: 1.0e+20\n",
-                                       &r, NULL),
-                   FC_OK);
+  assert_int_equal(
+      fc_yaml_load_string("b: [1, 2]\na: {y: 'yes', x: null}\nc: []\nd: {}\n"
+                          "e: [{k: 1, j: 2}, [3, 4]]\nf: 'a: b'\ng: ''\nh: '0.3'\nj: '#x'\nk: -x\n"
+                          "m: ' lead'\nn: 0.20\no: True\np: 0x10\nq: 1e+20\nr: 100.\ns: ~\nt: 1_000\nu: 010\n"
+                          "v: 12345678901234567.0\nw: 0.00001\nz: 1.0e+20\n",
+                          &r, NULL),
+      FC_OK);
   char *s = fc_yaml_dump_string(r);
-  assert_string_equal(s, "a:\n  x: null\n  y: 'yes'\nb:\n- 1\n- 2\nc: []\nd: {}\ne:\n- j: 2\n  k: 1\n- - 3\n  - 4\n"
-                         "f: 'a: b'\ng: ''\nh: '0.3'\nj: '#x'\nk: -x\nm: ' lead'\nn: 0.2\no: true\np: 16\n"
-                         "q: 1e+20\nr: 100.0\ns: null\nt: 1000\nu: 8\nv: 1.2345678901234568e+16\nw: 1.0e-05\n"
-                         "z: 1.0e+20\n");
+  assert_string_equal(
+      s, "a:\n  x: null\n  y: 'yes'\nb:\n- 1\n- 2\nc: []\nd: {}\ne:\n- j: 2\n  k: 1\n- - 3\n  - 4\n"
+         "f: 'a: b'\ng: ''\nh: '0.3'\nj: '#x'\nk: -x\nm: ' lead'\nn: 0.2\no: true\np: 16\n"
+         "q: 1e+20\nr: 100.0\ns: null\nt: 1000\nu: 8\nv: 1.2345678901234568e+16\nw: 1.0e-05\n"
+         "z: 1.0e+20\n");
   free(s);
   fc_ynode_free(r);
 }
@@ -274,16 +277,18 @@ static void test_yaml_dump_matches_pyyaml(void **state) {
   }
   const char *files[] = {fixture("fantasia_shipped.yaml"), NULL};
   char shipped[1024];
-  snprintf(shipped, sizeof shipped, "%s/config/config.yaml", getenv("FC_SOURCE_DIR") ? getenv("FC_SOURCE_DIR") : ".");
+  snprintf(shipped, sizeof shipped, "%s/config/config.yaml",
+           getenv("FC_SOURCE_DIR") ? getenv("FC_SOURCE_DIR") : ".");
   for (int k = 0; k < 2; k++) {
     const char *f = k == 0 ? files[0] : shipped;
     fc_ynode *a = NULL;
     assert_int_equal(fc_yaml_load_file(f, &a, NULL), FC_OK);
     char *ours = fc_path_join(g_tmp, "ours.yaml"), *theirs = fc_path_join(g_tmp, "theirs.yaml");
     assert_int_equal(fc_yaml_dump_file(a, ours, NULL), FC_OK);
-    char *cmd = fc_sprintf("python3 -c 'import yaml,sys; sys.stdout.write(yaml.safe_dump(yaml.safe_load(open(sys.argv[1])),"
-                           " default_flow_style=False))' '%s' > '%s' && cmp -s '%s' '%s'",
-                           f, theirs, ours, theirs);
+    char *cmd = fc_sprintf(
+        "python3 -c 'import yaml,sys; sys.stdout.write(yaml.safe_dump(yaml.safe_load(open(sys.argv[1])),"
+        " default_flow_style=False))' '%s' > '%s' && cmp -s '%s' '%s'",
+        f, theirs, ours, theirs);
     int rc = system(cmd);
     if (rc != 0) fprintf(stderr, "dump differs from PyYAML for %s: diff %s %s\n", f, ours, theirs);
     assert_int_equal(rc, 0);
@@ -299,7 +304,8 @@ static void test_yaml_dump_matches_pyyaml(void **state) {
 static void test_defaults_equal_shipped_file(void **state) {
   (void)state;
   char path[1024];
-  snprintf(path, sizeof path, "%s/config/config.yaml", getenv("FC_SOURCE_DIR") ? getenv("FC_SOURCE_DIR") : ".");
+  snprintf(path, sizeof path, "%s/config/config.yaml",
+           getenv("FC_SOURCE_DIR") ? getenv("FC_SOURCE_DIR") : ".");
   fc_ynode *a = NULL, *b = NULL;
   fc_error e = {0};
   assert_int_equal(fc_yaml_load_file(path, &a, &e), FC_OK);
@@ -386,10 +392,13 @@ static void test_fantasia_shipped_config(void **state) {
   assert_string_equal(c->reference, "demo/reference.db"); /* built-in default */
   /* DB/RabbitMQ keys reported unused, nothing unknown */
   assert_int_equal(c->n_unknown, 0);
-  const char *unused[] = {"DB_USERNAME", "DB_PORT", "rabbitmq_host", "rabbitmq_password", "monitor_interval",
-                          "delete_queues", "constants", "lookup.use_gpu", "lookup.topgo",
-                          "postprocess.summary.export_raw_count"};
-  for (size_t i = 0; i < sizeof unused / sizeof *unused; i++) assert_true(has_key(c->unused_keys, c->n_unused, unused[i]));
+  const char *unused[] = {"DB_USERNAME",      "DB_PORT",
+                          "rabbitmq_host",    "rabbitmq_password",
+                          "monitor_interval", "delete_queues",
+                          "constants",        "lookup.use_gpu",
+                          "lookup.topgo",     "postprocess.summary.export_raw_count"};
+  for (size_t i = 0; i < sizeof unused / sizeof *unused; i++)
+    assert_true(has_key(c->unused_keys, c->n_unused, unused[i]));
   /* log path and types */
   assert_non_null(strstr(c->log_path, "/fantasia/logs/Logs_"));
   assert_int_equal(strlen(c->timestamp), 14);
@@ -401,12 +410,45 @@ static void test_fantasia_shipped_config(void **state) {
 
 static void test_overrides_win(void **state) {
   (void)state;
-  const char *ov[] = {"--limit_per_entry", "7", "--redundancy_identity", "0.5", "--alignment_coverage=0.9",
-                      "--threads", "3", "--device", "cpu", "--length_filter", "500", "--sequence_queue_package", "9",
-                      "--only_lookup", "true", "--input", "x.h5", "--prefix", "p", "--reference", "r.db",
-                      "--distance_metric", "Euclidean", "--raw_format", "both", "--alignments", "false",
-                      "--exclude_self", "--k", "5", "--lookup.precision", "6", "--taxonomy_ids_to_exclude",
-                      "9606, 10090 x", "--config", "ignored.yaml", "--limit_execution", "20", "--flagonly"};
+  const char *ov[] = {"--limit_per_entry",
+                      "7",
+                      "--redundancy_identity",
+                      "0.5",
+                      "--alignment_coverage=0.9",
+                      "--threads",
+                      "3",
+                      "--device",
+                      "cpu",
+                      "--length_filter",
+                      "500",
+                      "--sequence_queue_package",
+                      "9",
+                      "--only_lookup",
+                      "true",
+                      "--input",
+                      "x.h5",
+                      "--prefix",
+                      "p",
+                      "--reference",
+                      "r.db",
+                      "--distance_metric",
+                      "Euclidean",
+                      "--raw_format",
+                      "both",
+                      "--alignments",
+                      "false",
+                      "--exclude_self",
+                      "--k",
+                      "5",
+                      "--lookup.precision",
+                      "6",
+                      "--taxonomy_ids_to_exclude",
+                      "9606, 10090 x",
+                      "--config",
+                      "ignored.yaml",
+                      "--limit_execution",
+                      "20",
+                      "--flagonly"};
   int n = (int)(sizeof ov / sizeof *ov);
   fc_run_config *c = NULL;
   fc_error e = {0};
@@ -443,13 +485,20 @@ static void test_overrides_win(void **state) {
   /* FANTASIA's flat keys are in the tree, and copied into the nested ones */
   assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.redundancy.identity")), "0.5");
   assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "embedding.device")), "cpu");
-  assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.taxonomy.exclude")), "9606, 10090 x"); /* step 7 */
+  assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.taxonomy.exclude")),
+                      "9606, 10090 x"); /* step 7 */
   fc_config_free(c);
 
   /* bad values */
-  const char *bad[][2] = {{"--limit_per_entry", "abc"}, {"--redundancy_identity", "x"}, {"--only_lookup", "maybe"},
-                          {"--limit_per_entry", "0"},   {"--device", "tpu"},            {"--raw_format", "xml"},
-                          {"--redundancy_identity", "1.5"}, {"--redundancy_coverage", "0"}, {"--threads", "1.5"}};
+  const char *bad[][2] = {{"--limit_per_entry", "abc"},
+                          {"--redundancy_identity", "x"},
+                          {"--only_lookup", "maybe"},
+                          {"--limit_per_entry", "0"},
+                          {"--device", "tpu"},
+                          {"--raw_format", "xml"},
+                          {"--redundancy_identity", "1.5"},
+                          {"--redundancy_coverage", "0"},
+                          {"--threads", "1.5"}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     assert_int_equal(fc_config_load(fixture("fantasia_shipped.yaml"), bad[i], 2, &c, &e), FC_EINVAL);
     assert_null(c);
@@ -470,15 +519,17 @@ static void test_precedence_rules(void **state) {
   (void)state;
   fc_run_config *c = NULL;
   fc_error e = {0};
-  /* flat keys win over nested; embedding.distance_metric wins over lookup's; postprocess.store_workers honoured */
-  assert_int_equal(load_text("limit_per_entry: 3\nprecision: 2\nstore_workers: 6\nbatch_size: 8\n"
-                             "length_filter: 50\nsequence_queue_package: 4\n"
-                             "lookup: {limit_per_entry: 9, precision: 5, distance_metric: cosine, batch_size: 2}\n"
-                             "embedding:\n  distance_metric: euclidean\n  max_sequence_length: 10\n"
-                             "  queue_batch_size: 1\n  models: {kmer: {enabled: true}}\n"
-                             "postprocess: {store_workers: 2}\n",
-                             NULL, 0, &c, &e),
-                   FC_OK);
+  /* flat keys win over nested; embedding.distance_metric wins over lookup's; postprocess.store_workers
+   * honoured */
+  assert_int_equal(
+      load_text("limit_per_entry: 3\nprecision: 2\nstore_workers: 6\nbatch_size: 8\n"
+                "length_filter: 50\nsequence_queue_package: 4\n"
+                "lookup: {limit_per_entry: 9, precision: 5, distance_metric: cosine, batch_size: 2}\n"
+                "embedding:\n  distance_metric: euclidean\n  max_sequence_length: 10\n"
+                "  queue_batch_size: 1\n  models: {kmer: {enabled: true}}\n"
+                "postprocess: {store_workers: 2}\n",
+                NULL, 0, &c, &e),
+      FC_OK);
   assert_int_equal(c->limit_per_entry, 3);
   assert_int_equal(c->precision, 2);
   assert_int_equal(c->store_workers, 6);
@@ -490,7 +541,8 @@ static void test_precedence_rules(void **state) {
   assert_int_equal(load_text("lookup: {precision: 5, limit_per_entry: 2}\npostprocess: {store_workers: 2, "
                              "summary: {metrics: {reliability_index: [max, avg, median]}}}\n"
                              "embedding:\n  models:\n    kmer: {enabled: true}\n    ESM: {enabled: 'yes', "
-                             "layer_index: 3, path: /m/esm, batch_size: 4}\n    Custom: {enabled: on, layer_index: ~, type_id: 42}\n",
+                             "layer_index: 3, path: /m/esm, batch_size: 4}\n    Custom: {enabled: on, "
+                             "layer_index: ~, type_id: 42}\n",
                              NULL, 0, &c, &e),
                    FC_OK);
   assert_int_equal(c->precision, 5);
@@ -534,8 +586,9 @@ static void test_legacy_blocks(void **state) {
   assert_non_null(fc_ynode_get(c->tree, "lookup.taxonomy.include_only"));
   fc_config_free(c);
   /* a legacy block that is not a mapping */
-  assert_int_equal(load_text("redundancy: 0.5\nembedding: {models: {kmer: {enabled: true}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
+  assert_int_equal(
+      load_text("redundancy: 0.5\nembedding: {models: {kmer: {enabled: true}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
 }
 
 static void test_threshold_normalisation(void **state) {
@@ -567,11 +620,13 @@ static void test_threshold_normalisation(void **state) {
   assert_true(fc_ynode_is_null(fc_ynode_get(c->tree, "embedding.models.d.distance_threshold")));
   assert_null(fc_ynode_get(c->tree, "embedding.models.g.distance_threshold"));
   fc_config_free(c);
-  assert_int_equal(load_text("embedding: {models: {a: {enabled: true, distance_threshold: abc}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {a: {enabled: true, distance_threshold: abc}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
   assert_non_null(strstr(e.msg, "distance_threshold"));
-  assert_int_equal(load_text("embedding: {models: {a: {enabled: true, distance_threshold: [1]}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {a: {enabled: true, distance_threshold: [1]}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
 }
 
 static void test_taxonomy_sanitising(void **state) {
@@ -579,9 +634,10 @@ static void test_taxonomy_sanitising(void **state) {
   fc_run_config *c = NULL;
   fc_error e = {0};
   char buf[512];
-  snprintf(buf, sizeof buf, "%staxonomy_ids_to_exclude: \"9606, 10090 x\"\n"
-                            "taxonomy_ids_included_exclusively: [9606, \"10090 abc,7227\", 1.5]\n"
-                            "lookup: {taxonomy: {exclude: [1, 2, 3]}}\n",
+  snprintf(buf, sizeof buf,
+           "%staxonomy_ids_to_exclude: \"9606, 10090 x\"\n"
+           "taxonomy_ids_included_exclusively: [9606, \"10090 abc,7227\", 1.5]\n"
+           "lookup: {taxonomy: {exclude: [1, 2, 3]}}\n",
            KMER);
   assert_int_equal(load_text(buf, NULL, 0, &c, &e), FC_OK);
   assert_int_equal(c->n_tax_exclude, 2); /* the flat list wins when non-empty */
@@ -633,14 +689,17 @@ static void test_validation_errors(void **state) {
   /* model fields */
   assert_int_equal(load_text("embedding: {models: {kmer: {enabled: maybe}}}\n", NULL, 0, &c, &e), FC_EINVAL);
   assert_non_null(strstr(e.msg, "embedding.models.kmer.enabled"));
-  assert_int_equal(load_text("embedding: {models: {kmer: {enabled: true, layer_index: [-1]}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
-  assert_int_equal(load_text("embedding: {models: {kmer: {enabled: true, layer_index: [a]}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
-  assert_int_equal(load_text("embedding: {models: {kmer: {enabled: true, layer_index: []}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
-  assert_int_equal(load_text("embedding: {models: {kmer: {enabled: true, batch_size: 0}}}\n", NULL, 0, &c, &e),
-                   FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {kmer: {enabled: true, layer_index: [-1]}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {kmer: {enabled: true, layer_index: [a]}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {kmer: {enabled: true, layer_index: []}}}\n", NULL, 0, &c, &e),
+      FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {kmer: {enabled: true, batch_size: 0}}}\n", NULL, 0, &c, &e), FC_EINVAL);
   /* wrong types elsewhere */
   snprintf(buf, sizeof buf, "%slimit_execution: lots\n", KMER);
   assert_int_equal(load_text(buf, NULL, 0, &c, &e), FC_EINVAL);

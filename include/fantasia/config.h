@@ -135,9 +135,9 @@ typedef struct {
   /* base_directory is expanded (~). log_path is "<expanduser(log_path)>/Logs_<timestamp>", a
    * directory the caller creates. experiment_path is NULL until fc_config_make_experiment. */
   int only_lookup, only_embedding;
-  long limit_execution; /* 0 = no limit; limits the queries only, never the reference */
-  char *reference;      /* OUR key: path of the reference store (SQLite file); CLI --reference */
-  char *device;         /* as given ("cpu" default); "cuda*" accepted with a warning, runs on CPU */
+  long limit_execution;  /* 0 = no limit; limits the queries only, never the reference */
+  char *reference;       /* OUR key: path of the reference store (SQLite file); CLI --reference */
+  char *device;          /* as given ("cpu" default); "cuda*" accepted with a warning, runs on CPU */
   char *distance_metric; /* "cosine" | "euclidean" */
   long limit_per_entry;
   long lookup_batch_size;
@@ -151,8 +151,8 @@ typedef struct {
   char **tax_include;
   size_t n_tax_include;
   int get_descendants;
-  char *taxonomy_nodes; /* OUR key: nodes.dmp path; required when get_descendants is true */
-  int exclude_self;     /* OUR key lookup.exclude_self */
+  char *taxonomy_nodes;          /* OUR key: nodes.dmp path; required when get_descendants is true */
+  int exclude_self;              /* OUR key lookup.exclude_self */
   double exclude_identity_above; /* OUR key lookup.exclude_identity_above, NAN = none */
   int keep_sequences;
   int alignments;   /* OUR key postprocess.alignments */

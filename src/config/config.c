@@ -14,18 +14,23 @@
 /* ---------------- small helpers ---------------- */
 
 typedef struct {
-  fc_ynode *root;       /* the user's merged tree (owned by the config) */
-  fc_ynode *defaults;   /* built-in defaults tree */
-  const char *fname;    /* for messages */
+  fc_ynode *root;     /* the user's merged tree (owned by the config) */
+  fc_ynode *defaults; /* built-in defaults tree */
+  const char *fname;  /* for messages */
   fc_error *err;
 } ctx;
 
-static fc_ynode *mget(fc_ynode *root, const char *path) { return (fc_ynode *)fc_ynode_get(root, path); }
-static int none(const fc_ynode *n) { return fc_ynode_is_null(n); }
+static fc_ynode *mget(fc_ynode *root, const char *path) {
+  return (fc_ynode *)fc_ynode_get(root, path);
+}
+static int none(const fc_ynode *n) {
+  return fc_ynode_is_null(n);
+}
 
 /* Re-raise a typed-parse error with the file and key in front. */
 static fc_status key_err(ctx *C, const char *key, const fc_error *inner) {
-  return fc_error_set(C->err, inner->code ? inner->code : FC_EINVAL, "config %s: %s: %s", C->fname, key, inner->msg);
+  return fc_error_set(C->err, inner->code ? inner->code : FC_EINVAL, "config %s: %s: %s", C->fname, key,
+                      inner->msg);
 }
 
 static int is_plain_true_word(const fc_ynode *n) {
@@ -45,7 +50,8 @@ static int is_plain_false_word(const fc_ynode *n) {
 
 /* First non-null node among the user's paths, else the defaults' node at dflt_path (may be NULL).
  * *which receives the path that was used. */
-static const fc_ynode *pick(ctx *C, const char *const *paths, size_t n, const char *dflt_path, const char **which) {
+static const fc_ynode *pick(ctx *C, const char *const *paths, size_t n, const char *dflt_path,
+                            const char **which) {
   for (size_t i = 0; i < n; i++) {
     const fc_ynode *v = fc_ynode_get(C->root, paths[i]);
     if (!none(v)) {
@@ -57,9 +63,9 @@ static const fc_ynode *pick(ctx *C, const char *const *paths, size_t n, const ch
   return dflt_path ? fc_ynode_get(C->defaults, dflt_path) : NULL;
 }
 
-#define PICK(C, which, dflt, ...)                                                                           \
-  pick(C, (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *), dflt, \
-       which)
+#define PICK(C, which, dflt, ...)                                                                            \
+  pick(C, (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *),   \
+       dflt, which)
 
 static fc_status node_long(ctx *C, const fc_ynode *n, const char *key, long def, long *out) {
   if (none(n)) {
@@ -151,7 +157,8 @@ static int sl_push(strlist *l, const char *s) {
   return 1;
 }
 static void sl_free(strlist *l) {
-  for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
   free(l->v);
   l->v = NULL;
   l->n = l->cap = 0;
@@ -218,7 +225,8 @@ static fc_status apply_overrides(ctx *C, const char *const *ov, int n) {
     if (!value && has_next) value = ov[++i];
     if (fi < 0) {
       /* FANTASIA: unknown "--k v" -> flat string key; "--k" alone -> true. Dotted keys: nested (ours). */
-      st = value ? fc_ynode_set_string(C->root, name, value, C->err) : fc_ynode_set_scalar(C->root, name, "true", C->err);
+      st = value ? fc_ynode_set_string(C->root, name, value, C->err)
+                 : fc_ynode_set_scalar(C->root, name, "true", C->err);
       free(name);
       continue;
     }
@@ -233,10 +241,12 @@ static fc_status apply_overrides(ctx *C, const char *const *ov, int n) {
     long lv;
     double dv;
     int bv;
-    if (k == K_INT && fc_ynode_int(&tmp, &lv, &e)) st = fc_error_set(C->err, FC_EINVAL, "option --%s: %s", name, e.msg);
+    if (k == K_INT && fc_ynode_int(&tmp, &lv, &e))
+      st = fc_error_set(C->err, FC_EINVAL, "option --%s: %s", name, e.msg);
     if (k == K_FLOAT && fc_ynode_double(&tmp, &dv, &e))
       st = fc_error_set(C->err, FC_EINVAL, "option --%s: %s", name, e.msg);
-    if (k == K_BOOL && fc_ynode_bool(&tmp, &bv, &e)) st = fc_error_set(C->err, FC_EINVAL, "option --%s: %s", name, e.msg);
+    if (k == K_BOOL && fc_ynode_bool(&tmp, &bv, &e))
+      st = fc_error_set(C->err, FC_EINVAL, "option --%s: %s", name, e.msg);
     if (!st) {
       if (k == K_STR)
         st = fc_ynode_set_string(C->root, FLAGS[fi].key, value, C->err);
@@ -318,14 +328,17 @@ static fc_status tax_tokens(ctx *C, const fc_ynode *n, const char *key, strlist 
   for (size_t i = 0; i < count; i++) {
     const fc_ynode *it = n->type == FC_YSEQ ? n->items[i] : n;
     if (it->type != FC_YSCALAR)
-      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected taxonomy ids (a list or a comma list), got %s",
-                          C->fname, key, it->type == FC_YMAP ? "a mapping" : "a nested list");
+      return fc_error_set(C->err, FC_EINVAL,
+                          "config %s: %s: expected taxonomy ids (a list or a comma list), got %s", C->fname,
+                          key, it->type == FC_YMAP ? "a mapping" : "a nested list");
     if (none(it)) continue;
     const char *p = it->text;
     while (*p) {
-      while (*p && (*p == ',' || isspace((unsigned char)*p))) p++;
+      while (*p && (*p == ',' || isspace((unsigned char)*p)))
+        p++;
       const char *s = p;
-      while (*p && *p != ',' && !isspace((unsigned char)*p)) p++;
+      while (*p && *p != ',' && !isspace((unsigned char)*p))
+        p++;
       if (p == s) break;
       int digits = 1;
       for (const char *q = s; q < p; q++)
@@ -368,15 +381,19 @@ static fc_status normalise_threshold(ctx *C, fc_ynode *model, const char *mname)
   } else if (is_plain_true_word(v)) {
     newtext = "1.0"; /* float(True) */
   } else if (v->type != FC_YSCALAR) {
-    return fc_error_set(C->err, FC_EINVAL, "config %s: embedding.models.%s.distance_threshold: expected a number",
-                        C->fname, mname);
+    return fc_error_set(C->err, FC_EINVAL,
+                        "config %s: embedding.models.%s.distance_threshold: expected a number", C->fname,
+                        mname);
   } else {
     char low[32];
     size_t k = 0;
     const char *p = v->text;
-    while (isspace((unsigned char)*p)) p++;
-    for (; *p && k + 1 < sizeof low; p++) low[k++] = (char)tolower((unsigned char)*p);
-    while (k && isspace((unsigned char)low[k - 1])) k--;
+    while (isspace((unsigned char)*p))
+      p++;
+    for (; *p && k + 1 < sizeof low; p++)
+      low[k++] = (char)tolower((unsigned char)*p);
+    while (k && isspace((unsigned char)low[k - 1]))
+      k--;
     low[k] = '\0';
     static const char *const offs[] = {"", "false", "off", "disable", "disabled", "none", "null"};
     int off = 0;
@@ -388,7 +405,8 @@ static fc_status normalise_threshold(ctx *C, fc_ynode *model, const char *mname)
       char key[300];
       snprintf(key, sizeof key, "embedding.models.%s.distance_threshold", mname);
       if (fc_ynode_double(v, &d, &e)) return key_err(C, key, &e);
-      if (isnan(d)) return fc_error_set(C->err, FC_EINVAL, "config %s: %s: NaN is not a threshold", C->fname, key);
+      if (isnan(d))
+        return fc_error_set(C->err, FC_EINVAL, "config %s: %s: NaN is not a threshold", C->fname, key);
       if (d > 0) {
         snprintf(buf, sizeof buf, "%.17g", d);
         newtext = buf;
@@ -455,7 +473,8 @@ static fc_status merge_steps(ctx *C) {
   if (!types) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
   if (models && models->type != FC_YMAP && !none(models)) {
     fc_ynode_free(types);
-    return fc_error_set(C->err, FC_EINVAL, "config %s: embedding.models: expected a mapping of model name -> settings",
+    return fc_error_set(C->err, FC_EINVAL,
+                        "config %s: embedding.models: expected a mapping of model name -> settings",
                         C->fname);
   }
   for (size_t i = 0; models && models->type == FC_YMAP && i < models->n; i++) {
@@ -463,7 +482,8 @@ static fc_status merge_steps(ctx *C) {
     const char *name = models->keys[i]->text;
     if (m->type != FC_YMAP) {
       fc_ynode_free(types);
-      return fc_error_set(C->err, FC_EINVAL, "config %s: embedding.models.%s: expected a mapping (enabled, layer_index, ...)",
+      return fc_error_set(C->err, FC_EINVAL,
+                          "config %s: embedding.models.%s: expected a mapping (enabled, layer_index, ...)",
                           C->fname, name);
     }
     if ((st = normalise_threshold(C, m, name))) {
@@ -494,11 +514,13 @@ static fc_status merge_steps(ctx *C) {
   double d;
   const fc_ynode *v = fc_ynode_map_find(C->root, "redundancy_filter");
   if (!none(v) && fc_ynode_double(v, &d, NULL) == FC_OK && !(d >= 0 && d <= 1))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: redundancy_filter (redundancy identity) must be in [0,1], got %s",
+    return fc_error_set(C->err, FC_EINVAL,
+                        "config %s: redundancy_filter (redundancy identity) must be in [0,1], got %s",
                         C->fname, v->text);
   v = fc_ynode_map_find(C->root, "alignment_coverage");
   if (!none(v) && fc_ynode_double(v, &d, NULL) == FC_OK && !(d > 0 && d <= 1))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: alignment_coverage (redundancy coverage) must be in (0,1], got %s",
+    return fc_error_set(C->err, FC_EINVAL,
+                        "config %s: alignment_coverage (redundancy coverage) must be in (0,1], got %s",
                         C->fname, v->text);
   return FC_OK;
 }
@@ -506,31 +528,102 @@ static fc_status merge_steps(ctx *C) {
 /* ---------------- key classification ---------------- */
 
 static const char *const KNOWN[] = {
-    "input", "prefix", "base_directory", "log_path", "experiment_path", "limit_execution", "only_lookup",
-    "only_embedding", "device", "length_filter", "sequence_queue_package", "limit_per_entry", "redundancy_filter",
-    "alignment_coverage", "threads", "taxonomy_ids_to_exclude", "taxonomy_ids_included_exclusively",
-    "get_descendants", "precision", "store_workers", "batch_size", "reference", "redundancy", "redundancy.identity",
-    "redundancy.coverage", "redundancy.threads", "taxonomy", "taxonomy.exclude", "taxonomy.include_only",
-    "taxonomy.get_descendants", "embedding", "embedding.device", "embedding.queue_batch_size",
-    "embedding.max_sequence_length", "embedding.distance_metric", "embedding.types", "embedding.models",
-    "embedding.models.*", "embedding.models.*.enabled", "embedding.models.*.batch_size",
-    "embedding.models.*.layer_index", "embedding.models.*.distance_threshold", "embedding.models.*.path",
-    "embedding.models.*.type_id", "lookup", "lookup.batch_size", "lookup.distance_metric", "lookup.limit_per_entry",
-    "lookup.precision", "lookup.exclude_self", "lookup.exclude_identity_above", "lookup.redundancy",
-    "lookup.redundancy.identity", "lookup.redundancy.coverage", "lookup.redundancy.threads", "lookup.taxonomy",
-    "lookup.taxonomy.exclude", "lookup.taxonomy.include_only", "lookup.taxonomy.get_descendants",
-    "lookup.taxonomy.nodes", "postprocess", "postprocess.keep_sequences", "postprocess.alignments",
-    "postprocess.raw_format", "postprocess.store_workers", "postprocess.summary",
-    "postprocess.summary.include_counts", "postprocess.summary.metrics", "postprocess.summary.metrics.*",
-    "postprocess.summary.aliases", "postprocess.summary.aliases.*", "postprocess.summary.weights",
-    "postprocess.summary.weights.*", "postprocess.summary.weights.*.*", "postprocess.summary.weighted_prefix",
+    "input",
+    "prefix",
+    "base_directory",
+    "log_path",
+    "experiment_path",
+    "limit_execution",
+    "only_lookup",
+    "only_embedding",
+    "device",
+    "length_filter",
+    "sequence_queue_package",
+    "limit_per_entry",
+    "redundancy_filter",
+    "alignment_coverage",
+    "threads",
+    "taxonomy_ids_to_exclude",
+    "taxonomy_ids_included_exclusively",
+    "get_descendants",
+    "precision",
+    "store_workers",
+    "batch_size",
+    "reference",
+    "redundancy",
+    "redundancy.identity",
+    "redundancy.coverage",
+    "redundancy.threads",
+    "taxonomy",
+    "taxonomy.exclude",
+    "taxonomy.include_only",
+    "taxonomy.get_descendants",
+    "embedding",
+    "embedding.device",
+    "embedding.queue_batch_size",
+    "embedding.max_sequence_length",
+    "embedding.distance_metric",
+    "embedding.types",
+    "embedding.models",
+    "embedding.models.*",
+    "embedding.models.*.enabled",
+    "embedding.models.*.batch_size",
+    "embedding.models.*.layer_index",
+    "embedding.models.*.distance_threshold",
+    "embedding.models.*.path",
+    "embedding.models.*.type_id",
+    "lookup",
+    "lookup.batch_size",
+    "lookup.distance_metric",
+    "lookup.limit_per_entry",
+    "lookup.precision",
+    "lookup.exclude_self",
+    "lookup.exclude_identity_above",
+    "lookup.redundancy",
+    "lookup.redundancy.identity",
+    "lookup.redundancy.coverage",
+    "lookup.redundancy.threads",
+    "lookup.taxonomy",
+    "lookup.taxonomy.exclude",
+    "lookup.taxonomy.include_only",
+    "lookup.taxonomy.get_descendants",
+    "lookup.taxonomy.nodes",
+    "postprocess",
+    "postprocess.keep_sequences",
+    "postprocess.alignments",
+    "postprocess.raw_format",
+    "postprocess.store_workers",
+    "postprocess.summary",
+    "postprocess.summary.include_counts",
+    "postprocess.summary.metrics",
+    "postprocess.summary.metrics.*",
+    "postprocess.summary.aliases",
+    "postprocess.summary.aliases.*",
+    "postprocess.summary.weights",
+    "postprocess.summary.weights.*",
+    "postprocess.summary.weights.*.*",
+    "postprocess.summary.weighted_prefix",
 };
 /* Accepted (FANTASIA keys) without effect in fantasia.c. */
 static const char *const UNUSED[] = {
-    "DB_*", "rabbitmq_*", "monitor_interval", "delete_queues", "constants", "embeddings_url", "max_workers",
-    "use_gpu", "topgo", "lookup_cache_max", "sequences_fasta", "query_index_mapping", "distance_threshold",
-    "lookup.use_gpu", "lookup.lookup_cache_max", "lookup.topgo",
-    "postprocess.summary.normalize_count_by_limit_per_entry", "postprocess.summary.export_raw_count",
+    "DB_*",
+    "rabbitmq_*",
+    "monitor_interval",
+    "delete_queues",
+    "constants",
+    "embeddings_url",
+    "max_workers",
+    "use_gpu",
+    "topgo",
+    "lookup_cache_max",
+    "sequences_fasta",
+    "query_index_mapping",
+    "distance_threshold",
+    "lookup.use_gpu",
+    "lookup.lookup_cache_max",
+    "lookup.topgo",
+    "postprocess.summary.normalize_count_by_limit_per_entry",
+    "postprocess.summary.export_raw_count",
 };
 
 /* Segment-wise match; '*' matches one whole segment, a segment ending in '*' is a prefix. */
@@ -558,7 +651,8 @@ static int in_list(const char *const *list, size_t n, const char *path) {
   return 0;
 }
 
-static fc_status classify(ctx *C, const fc_ynode *map, const char *prefix, strlist *unused, strlist *unknown) {
+static fc_status classify(ctx *C, const fc_ynode *map, const char *prefix, strlist *unused,
+                          strlist *unknown) {
   for (size_t i = 0; i < map->n; i++) {
     char *path = prefix ? fc_sprintf("%s.%s", prefix, map->keys[i]->text) : fc_strdup(map->keys[i]->text);
     if (!path) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
@@ -599,7 +693,8 @@ static fc_status load_models(ctx *C, fc_run_config *c) {
     fc_model_cfg *m = &c->models[c->n_models++];
     const fc_ynode *mm = models->items[i];
     m->distance_threshold = NAN;
-    if (!(m->name = fc_strdup(models->keys[i]->text))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
+    if (!(m->name = fc_strdup(models->keys[i]->text)))
+      return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     char key[320];
     fc_status st;
     long lv;
@@ -619,7 +714,8 @@ static fc_status load_models(ctx *C, fc_run_config *c) {
       return st;
     if (m->path && strcmp(m->path, "kmer") && (st = expand_in_place(C, &m->path))) return st;
     snprintf(key, sizeof key, "embedding.models.%s.type_id", m->name);
-    if ((st = node_long(C, fc_ynode_map_find(mm, "type_id"), key, (long)fc_config_model_type_id(m->name), &lv)))
+    if ((st = node_long(C, fc_ynode_map_find(mm, "type_id"), key, (long)fc_config_model_type_id(m->name),
+                        &lv)))
       return st;
     m->type_id = lv;
     /* layer_index: absent -> [0]; null -> legacy (no layers); int k -> [k]; list of ints */
@@ -628,22 +724,25 @@ static fc_status load_models(ctx *C, fc_run_config *c) {
     if (li && none(li)) continue;
     size_t nl = !li ? 1 : li->type == FC_YSEQ ? li->n : 1;
     if (li && li->type == FC_YMAP)
-      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a list of layer numbers", C->fname, key);
+      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a list of layer numbers", C->fname,
+                          key);
     if (nl == 0)
-      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: empty list (use [0] for the last layer)", C->fname, key);
+      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: empty list (use [0] for the last layer)",
+                          C->fname, key);
     if (!(m->layers = calloc(nl, sizeof *m->layers))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     for (size_t j = 0; j < nl; j++) {
       const fc_ynode *it = !li ? NULL : li->type == FC_YSEQ ? li->items[j] : li;
       lv = 0;
       if (it && it->type != FC_YSCALAR)
-        return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a list of layer numbers", C->fname, key);
+        return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a list of layer numbers", C->fname,
+                            key);
       if (it) {
         fc_error e = {0};
         if (fc_ynode_int(it, &lv, &e)) return key_err(C, key, &e);
       }
       if (lv < 0 || lv > 100000)
-        return fc_error_set(C->err, FC_EINVAL, "config %s: %s: layer %ld out of range (0 = last layer)", C->fname, key,
-                            lv);
+        return fc_error_set(C->err, FC_EINVAL, "config %s: %s: layer %ld out of range (0 = last layer)",
+                            C->fname, key, lv);
       m->layers[m->n_layers++] = (int)lv;
     }
   }
@@ -665,27 +764,31 @@ static fc_status load_summary(ctx *C, fc_run_config *c) {
   /* metrics */
   const fc_ynode *mt = PICK(C, &w, "postprocess.summary.metrics", "postprocess.summary.metrics");
   if (mt && mt->type != FC_YMAP)
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a mapping metric -> [min, max, mean]", C->fname, w);
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a mapping metric -> [min, max, mean]",
+                        C->fname, w);
   size_t n = fc_ynode_size(mt);
-  if (n && !(c->metrics = calloc(n, sizeof *c->metrics))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
+  if (n && !(c->metrics = calloc(n, sizeof *c->metrics)))
+    return fc_error_set(C->err, FC_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     fc_metric_cfg *m = &c->metrics[c->n_metrics++];
     const fc_ynode *f = mt->items[i];
     if (!(m->metric = fc_strdup(mt->keys[i]->text))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     size_t nf = none(f) ? 0 : f->type == FC_YSEQ ? f->n : 1;
     if (f && f->type == FC_YMAP)
-      return fc_error_set(C->err, FC_EINVAL, "config %s: %s.%s: expected a list of min/max/mean", C->fname, w, m->metric);
-    if (nf && !(m->funs = calloc(nf, sizeof *m->funs))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
+      return fc_error_set(C->err, FC_EINVAL, "config %s: %s.%s: expected a list of min/max/mean", C->fname, w,
+                          m->metric);
+    if (nf && !(m->funs = calloc(nf, sizeof *m->funs)))
+      return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     for (size_t j = 0; j < nf; j++) {
       const fc_ynode *it = f->type == FC_YSEQ ? f->items[j] : f;
       if (it->type != FC_YSCALAR)
-        return fc_error_set(C->err, FC_EINVAL, "config %s: %s.%s: expected a list of min/max/mean", C->fname, w,
-                            m->metric);
+        return fc_error_set(C->err, FC_EINVAL, "config %s: %s.%s: expected a list of min/max/mean", C->fname,
+                            w, m->metric);
       char *fn = norm_fun(it->text);
       if (!fn) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
       if (strcmp(fn, "min") && strcmp(fn, "max") && strcmp(fn, "mean")) {
-        fc_log_warn("config %s: %s.%s: aggregation '%s' is not min/max/mean/avg; ignored (as FANTASIA does)", C->fname,
-                    w, m->metric, it->text);
+        fc_log_warn("config %s: %s.%s: aggregation '%s' is not min/max/mean/avg; ignored (as FANTASIA does)",
+                    C->fname, w, m->metric, it->text);
         free(fn);
         continue;
       }
@@ -714,7 +817,8 @@ static fc_status load_summary(ctx *C, fc_run_config *c) {
   if (wt && wt->type != FC_YMAP)
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a mapping name -> weight", C->fname, w);
   n = fc_ynode_size(wt);
-  if (n && !(c->weights = calloc(n, sizeof *c->weights))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
+  if (n && !(c->weights = calloc(n, sizeof *c->weights)))
+    return fc_error_set(C->err, FC_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     const fc_ynode *v = wt->items[i];
     char key[300];
@@ -726,7 +830,8 @@ static fc_status load_summary(ctx *C, fc_run_config *c) {
       g->is_number = 1;
       if ((st = node_double(C, v, key, 0, &g->number))) return st;
     } else if (v->type == FC_YMAP) {
-      if (v->n && (!(g->fun_keys = calloc(v->n, sizeof(char *))) || !(g->fun_values = calloc(v->n, sizeof(double)))))
+      if (v->n &&
+          (!(g->fun_keys = calloc(v->n, sizeof(char *))) || !(g->fun_values = calloc(v->n, sizeof(double)))))
         return fc_error_set(C->err, FC_ENOMEM, "out of memory");
       for (size_t j = 0; j < v->n; j++) {
         char k2[400];
@@ -737,15 +842,17 @@ static fc_status load_summary(ctx *C, fc_run_config *c) {
           return fc_error_set(C->err, FC_ENOMEM, "out of memory");
       }
     } else {
-      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a number or a mapping fun -> number", C->fname,
-                          key);
+      return fc_error_set(C->err, FC_EINVAL, "config %s: %s: expected a number or a mapping fun -> number",
+                          C->fname, key);
     }
   }
-  if ((st = node_bool_k(C, PICK(C, &w, "postprocess.summary.include_counts", "postprocess.summary.include_counts"), &w, 1,
-                      &c->include_counts)))
+  if ((st = node_bool_k(
+           C, PICK(C, &w, "postprocess.summary.include_counts", "postprocess.summary.include_counts"), &w, 1,
+           &c->include_counts)))
     return st;
-  if ((st = node_str_k(C, PICK(C, &w, "postprocess.summary.weighted_prefix", "postprocess.summary.weighted_prefix"), &w,
-                     "w_", &c->weighted_prefix)))
+  if ((st = node_str_k(
+           C, PICK(C, &w, "postprocess.summary.weighted_prefix", "postprocess.summary.weighted_prefix"), &w,
+           "w_", &c->weighted_prefix)))
     return st;
   return FC_OK;
 }
@@ -759,31 +866,40 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   if ((st = expand_in_place(C, &c->input))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "prefix", "prefix"), &w, "sample", &c->prefix))) return st;
   if (!c->prefix[0] || strchr(c->prefix, '/'))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: prefix '%s' must be a non-empty name without '/'", C->fname,
-                        c->prefix);
-  if ((st = node_str_k(C, PICK(C, &w, "base_directory", "base_directory"), &w, "~/fantasia/", &c->base_directory)))
+    return fc_error_set(C->err, FC_EINVAL, "config %s: prefix '%s' must be a non-empty name without '/'",
+                        C->fname, c->prefix);
+  if ((st = node_str_k(C, PICK(C, &w, "base_directory", "base_directory"), &w, "~/fantasia/",
+                       &c->base_directory)))
     return st;
   if ((st = expand_in_place(C, &c->base_directory))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "reference", "reference"), &w, NULL, &c->reference))) return st;
   if ((st = expand_in_place(C, &c->reference))) return st;
   /* modes */
   if ((st = node_bool_k(C, PICK(C, &w, "only_lookup", "only_lookup"), &w, 0, &c->only_lookup))) return st;
-  if ((st = node_bool_k(C, PICK(C, &w, "only_embedding", "only_embedding"), &w, 0, &c->only_embedding))) return st;
+  if ((st = node_bool_k(C, PICK(C, &w, "only_embedding", "only_embedding"), &w, 0, &c->only_embedding)))
+    return st;
   if (c->only_lookup && c->only_embedding)
-    return fc_error_set(C->err, FC_EINVAL, "config %s: only_lookup and only_embedding are both true; choose one",
-                        C->fname);
-  if ((st = node_long_k(C, PICK(C, &w, "limit_execution", "limit_execution"), &w, 0, &c->limit_execution))) return st;
+    return fc_error_set(C->err, FC_EINVAL,
+                        "config %s: only_lookup and only_embedding are both true; choose one", C->fname);
+  if ((st = node_long_k(C, PICK(C, &w, "limit_execution", "limit_execution"), &w, 0, &c->limit_execution)))
+    return st;
   if (c->limit_execution < 0) c->limit_execution = 0;
   /* device */
-  if ((st = node_str_k(C, PICK(C, &w, "embedding.device", "embedding.device"), &w, "cpu", &c->device))) return st;
-  if (!strncasecmp(c->device, "cuda", 4))
-    fc_log_warn("config %s: device '%s' is not supported by fantasia.c; running on the CPU", C->fname, c->device);
-  else if (strcasecmp(c->device, "cpu"))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s: unknown device '%s' (cpu or cuda)", C->fname, w, c->device);
-  /* distance metric: embedding.distance_metric wins over lookup.distance_metric */
-  if ((st = node_str_k(C, PICK(C, &w, "lookup.distance_metric", "embedding.distance_metric", "lookup.distance_metric"), &w, "cosine", &c->distance_metric)))
+  if ((st = node_str_k(C, PICK(C, &w, "embedding.device", "embedding.device"), &w, "cpu", &c->device)))
     return st;
-  for (char *p = c->distance_metric; *p; p++) *p = (char)tolower((unsigned char)*p);
+  if (!strncasecmp(c->device, "cuda", 4))
+    fc_log_warn("config %s: device '%s' is not supported by fantasia.c; running on the CPU", C->fname,
+                c->device);
+  else if (strcasecmp(c->device, "cpu"))
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s: unknown device '%s' (cpu or cuda)", C->fname, w,
+                        c->device);
+  /* distance metric: embedding.distance_metric wins over lookup.distance_metric */
+  if ((st = node_str_k(
+           C, PICK(C, &w, "lookup.distance_metric", "embedding.distance_metric", "lookup.distance_metric"),
+           &w, "cosine", &c->distance_metric)))
+    return st;
+  for (char *p = c->distance_metric; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
   if (strcmp(c->distance_metric, "cosine") && strcmp(c->distance_metric, "euclidean")) {
     fc_log_warn("config %s: distance_metric '%s' is not cosine or euclidean; using cosine", C->fname,
                 c->distance_metric);
@@ -791,40 +907,50 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
     if (!(c->distance_metric = fc_strdup("cosine"))) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
   }
   /* lookup numbers: flat keys win over nested ones */
-  if ((st = node_long_k(C, PICK(C, &w, "lookup.limit_per_entry", "limit_per_entry", "lookup.limit_per_entry"), &w, 1,
-                      &c->limit_per_entry)))
+  if ((st = node_long_k(C, PICK(C, &w, "lookup.limit_per_entry", "limit_per_entry", "lookup.limit_per_entry"),
+                        &w, 1, &c->limit_per_entry)))
     return st;
   if (c->limit_per_entry < 1)
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be >= 1, got %ld", C->fname, w, c->limit_per_entry);
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be >= 1, got %ld", C->fname, w,
+                        c->limit_per_entry);
   if ((st = node_long_k(C, PICK(C, &w, "lookup.batch_size", "batch_size", "lookup.batch_size"), &w, 516,
-                      &c->lookup_batch_size)))
+                        &c->lookup_batch_size)))
     return st;
   if (c->lookup_batch_size < 1)
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be >= 1, got %ld", C->fname, w, c->lookup_batch_size);
-  if ((st = node_long_k(C, PICK(C, &w, "lookup.precision", "precision", "lookup.precision"), &w, 4, &lv))) return st;
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be >= 1, got %ld", C->fname, w,
+                        c->lookup_batch_size);
+  if ((st = node_long_k(C, PICK(C, &w, "lookup.precision", "precision", "lookup.precision"), &w, 4, &lv)))
+    return st;
   if (lv < 0 || lv > 15)
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be in 0..15, got %ld", C->fname, w, lv);
   c->precision = (int)lv;
-  if ((st = node_long_k(C, PICK(C, &w, "embedding.max_sequence_length", "length_filter", "embedding.max_sequence_length"), &w, 0, &c->max_sequence_length)))
+  if ((st = node_long_k(
+           C, PICK(C, &w, "embedding.max_sequence_length", "length_filter", "embedding.max_sequence_length"),
+           &w, 0, &c->max_sequence_length)))
     return st;
   if (c->max_sequence_length < 0) c->max_sequence_length = 0;
-  if ((st = node_long_k(C, PICK(C, &w, "embedding.queue_batch_size", "sequence_queue_package", "embedding.queue_batch_size"), &w, 100, &c->queue_batch_size)))
+  if ((st = node_long_k(
+           C,
+           PICK(C, &w, "embedding.queue_batch_size", "sequence_queue_package", "embedding.queue_batch_size"),
+           &w, 100, &c->queue_batch_size)))
     return st;
   if (c->queue_batch_size < 1) c->queue_batch_size = 1;
   /* redundancy (steps 4 and 6 already wrote flat values into lookup.redundancy.*) */
   if ((st = node_double_k(C, PICK(C, &w, "lookup.redundancy.identity", "lookup.redundancy.identity"), &w, 0,
-                        &c->redundancy_identity)))
+                          &c->redundancy_identity)))
     return st;
   if (!(c->redundancy_identity >= 0 && c->redundancy_identity <= 1))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s (redundancy identity) must be in [0,1], got %g", C->fname, w,
-                        c->redundancy_identity);
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s (redundancy identity) must be in [0,1], got %g",
+                        C->fname, w, c->redundancy_identity);
   if ((st = node_double_k(C, PICK(C, &w, "lookup.redundancy.coverage", "lookup.redundancy.coverage"), &w, 0.7,
-                        &c->redundancy_coverage)))
+                          &c->redundancy_coverage)))
     return st;
   if (!(c->redundancy_coverage > 0 && c->redundancy_coverage <= 1))
-    return fc_error_set(C->err, FC_EINVAL, "config %s: %s (redundancy coverage) must be in (0,1], got %g", C->fname, w,
-                        c->redundancy_coverage);
-  if ((st = node_long_k(C, PICK(C, &w, "lookup.redundancy.threads", "lookup.redundancy.threads"), &w, 10, &lv))) return st;
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s (redundancy coverage) must be in (0,1], got %g",
+                        C->fname, w, c->redundancy_coverage);
+  if ((st = node_long_k(C, PICK(C, &w, "lookup.redundancy.threads", "lookup.redundancy.threads"), &w, 10,
+                        &lv)))
+    return st;
   c->redundancy_threads = lv < 1 ? 1 : lv > 4096 ? 4096 : (int)lv;
   if ((st = node_long(C, fc_ynode_map_find(C->root, "threads"), "threads", 0, &lv))) return st;
   c->threads = lv < 0 ? 0 : lv > 4096 ? 4096 : (int)lv;
@@ -847,35 +973,44 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
       c->n_tax_include = l.n;
     }
   }
-  if ((st = node_bool_k(C, PICK(C, &w, "lookup.taxonomy.get_descendants", "get_descendants", "lookup.taxonomy.get_descendants"), &w, 0, &c->get_descendants)))
+  if ((st = node_bool_k(C,
+                        PICK(C, &w, "lookup.taxonomy.get_descendants", "get_descendants",
+                             "lookup.taxonomy.get_descendants"),
+                        &w, 0, &c->get_descendants)))
     return st;
-  if ((st = node_str_k(C, PICK(C, &w, "lookup.taxonomy.nodes", "taxonomy_nodes", "lookup.taxonomy.nodes"), &w, NULL,
-                     &c->taxonomy_nodes)))
+  if ((st = node_str_k(C, PICK(C, &w, "lookup.taxonomy.nodes", "taxonomy_nodes", "lookup.taxonomy.nodes"), &w,
+                       NULL, &c->taxonomy_nodes)))
     return st;
   if ((st = expand_in_place(C, &c->taxonomy_nodes))) return st;
   if (c->get_descendants && !c->taxonomy_nodes)
-    return fc_error_set(C->err, FC_EINVAL,
-                        "config %s: get_descendants is true but no NCBI taxonomy is given: set lookup.taxonomy.nodes "
-                        "(or --taxonomy_nodes) to a nodes.dmp file",
-                        C->fname);
-  if ((st = node_bool_k(C, PICK(C, &w, "lookup.exclude_self", "lookup.exclude_self"), &w, 0, &c->exclude_self))) return st;
-  if ((st = node_double_k(C, PICK(C, &w, "lookup.exclude_identity_above", "lookup.exclude_identity_above"), &w, NAN,
-                        &c->exclude_identity_above)))
+    return fc_error_set(
+        C->err, FC_EINVAL,
+        "config %s: get_descendants is true but no NCBI taxonomy is given: set lookup.taxonomy.nodes "
+        "(or --taxonomy_nodes) to a nodes.dmp file",
+        C->fname);
+  if ((st = node_bool_k(C, PICK(C, &w, "lookup.exclude_self", "lookup.exclude_self"), &w, 0,
+                        &c->exclude_self)))
     return st;
-  if (!isnan(c->exclude_identity_above) && !(c->exclude_identity_above >= 0 && c->exclude_identity_above <= 1))
+  if ((st = node_double_k(C, PICK(C, &w, "lookup.exclude_identity_above", "lookup.exclude_identity_above"),
+                          &w, NAN, &c->exclude_identity_above)))
+    return st;
+  if (!isnan(c->exclude_identity_above) &&
+      !(c->exclude_identity_above >= 0 && c->exclude_identity_above <= 1))
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be in [0,1], got %g", C->fname, w,
                         c->exclude_identity_above);
   /* post-processing */
   if ((st = node_bool_k(C, PICK(C, &w, "postprocess.keep_sequences", "postprocess.keep_sequences"), &w, 1,
-                      &c->keep_sequences)))
+                        &c->keep_sequences)))
     return st;
-  if ((st = node_str_k(C, PICK(C, &w, "postprocess.raw_format", "postprocess.raw_format"), &w, "tsv", &c->raw_format)))
+  if ((st = node_str_k(C, PICK(C, &w, "postprocess.raw_format", "postprocess.raw_format"), &w, "tsv",
+                       &c->raw_format)))
     return st;
   if (strcmp(c->raw_format, "tsv") && strcmp(c->raw_format, "csv_tree") && strcmp(c->raw_format, "both"))
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s: '%s' is not tsv, csv_tree or both", C->fname, w,
                         c->raw_format);
-  if ((st = node_long_k(C, PICK(C, &w, "postprocess.store_workers", "store_workers", "postprocess.store_workers"), &w, 4,
-                      &lv)))
+  if ((st = node_long_k(
+           C, PICK(C, &w, "postprocess.store_workers", "store_workers", "postprocess.store_workers"), &w, 4,
+           &lv)))
     return st;
   c->store_workers = lv < 1 ? 1 : lv > 4096 ? 4096 : (int)lv;
   if ((st = load_summary(C, c))) return st;
@@ -883,22 +1018,24 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   for (size_t i = 0; i < c->n_metrics; i++)
     if (!strncmp(c->metrics[i].metric, "identity", 8) || !strncmp(c->metrics[i].metric, "similarity", 10))
       align_default = 1;
-  if ((st = node_bool(C, fc_ynode_get(C->root, "postprocess.alignments"), "postprocess.alignments", align_default,
-                      &c->alignments)))
+  if ((st = node_bool(C, fc_ynode_get(C->root, "postprocess.alignments"), "postprocess.alignments",
+                      align_default, &c->alignments)))
     return st;
   if (!c->alignments)
     for (size_t i = 0; i < c->n_metrics; i++)
       if (!strncmp(c->metrics[i].metric, "identity", 8) || !strncmp(c->metrics[i].metric, "similarity", 10))
-        fc_log_warn("config %s: postprocess.alignments is false but the summary uses '%s'; its columns will be empty",
-                    C->fname, c->metrics[i].metric);
+        fc_log_warn(
+            "config %s: postprocess.alignments is false but the summary uses '%s'; its columns will be empty",
+            C->fname, c->metrics[i].metric);
   /* models */
   if ((st = load_models(C, c))) return st;
   size_t enabled = 0;
-  for (size_t i = 0; i < c->n_models; i++) enabled += c->models[i].enabled != 0;
+  for (size_t i = 0; i < c->n_models; i++)
+    enabled += c->models[i].enabled != 0;
   if (!enabled)
-    return fc_error_set(C->err, FC_EINVAL,
-                        "config %s: no model is enabled: set embedding.models.<name>.enabled: true (e.g. kmer)",
-                        C->fname);
+    return fc_error_set(
+        C->err, FC_EINVAL,
+        "config %s: no model is enabled: set embedding.models.<name>.enabled: true (e.g. kmer)", C->fname);
   return FC_OK;
 }
 
@@ -914,15 +1051,18 @@ void fc_config_free(fc_run_config *c) {
   free(c->reference);
   free(c->device);
   free(c->distance_metric);
-  for (size_t i = 0; i < c->n_tax_exclude; i++) free(c->tax_exclude[i]);
+  for (size_t i = 0; i < c->n_tax_exclude; i++)
+    free(c->tax_exclude[i]);
   free(c->tax_exclude);
-  for (size_t i = 0; i < c->n_tax_include; i++) free(c->tax_include[i]);
+  for (size_t i = 0; i < c->n_tax_include; i++)
+    free(c->tax_include[i]);
   free(c->tax_include);
   free(c->taxonomy_nodes);
   free(c->raw_format);
   for (size_t i = 0; i < c->n_metrics; i++) {
     free(c->metrics[i].metric);
-    for (size_t j = 0; j < c->metrics[i].n_funs; j++) free(c->metrics[i].funs[j]);
+    for (size_t j = 0; j < c->metrics[i].n_funs; j++)
+      free(c->metrics[i].funs[j]);
     free(c->metrics[i].funs);
   }
   free(c->metrics);
@@ -934,7 +1074,8 @@ void fc_config_free(fc_run_config *c) {
   free(c->alias_values);
   for (size_t i = 0; i < c->n_weights; i++) {
     free(c->weights[i].key);
-    for (size_t j = 0; j < c->weights[i].n_fun; j++) free(c->weights[i].fun_keys[j]);
+    for (size_t j = 0; j < c->weights[i].n_fun; j++)
+      free(c->weights[i].fun_keys[j]);
     free(c->weights[i].fun_keys);
     free(c->weights[i].fun_values);
   }
@@ -946,9 +1087,11 @@ void fc_config_free(fc_run_config *c) {
     free(c->models[i].path);
   }
   free(c->models);
-  for (size_t i = 0; i < c->n_unused; i++) free(c->unused_keys[i]);
+  for (size_t i = 0; i < c->n_unused; i++)
+    free(c->unused_keys[i]);
   free(c->unused_keys);
-  for (size_t i = 0; i < c->n_unknown; i++) free(c->unknown_keys[i]);
+  for (size_t i = 0; i < c->n_unknown; i++)
+    free(c->unknown_keys[i]);
   free(c->unknown_keys);
   fc_ynode_free(c->tree);
   free(c);
@@ -963,7 +1106,9 @@ fc_status fc_config_load(const char *path, const char *const *overrides, int n_o
   c->exclude_identity_above = NAN;
   ctx C = {.fname = path ? path : "(built-in defaults)", .err = err};
   fc_status st = fc_yaml_load_string(fc_config_default_yaml(), &C.defaults, err);
-  if (!st) st = path ? fc_yaml_load_file(path, &c->tree, err) : fc_yaml_load_string(fc_config_default_yaml(), &c->tree, err);
+  if (!st)
+    st = path ? fc_yaml_load_file(path, &c->tree, err)
+              : fc_yaml_load_string(fc_config_default_yaml(), &c->tree, err);
   if (!st && c->tree->type != FC_YMAP)
     st = fc_error_set(err, FC_EFORMAT, "config %s: the top level must be a mapping of keys", C.fname);
   C.root = c->tree;
@@ -978,7 +1123,8 @@ fc_status fc_config_load(const char *path, const char *const *overrides, int n_o
     localtime_r(&now, &tmv);
     strftime(c->timestamp, sizeof c->timestamp, "%Y%m%d%H%M%S", &tmv);
     char *lp = NULL;
-    st = node_str(&C, PICK(&C, &(const char *){0}, "log_path", "log_path"), "log_path", "~/fantasia/logs/", &lp);
+    st = node_str(&C, PICK(&C, &(const char *){0}, "log_path", "log_path"), "log_path", "~/fantasia/logs/",
+                  &lp);
     if (!st) st = expand_in_place(&C, &lp);
     if (!st) {
       char *stem = fc_sprintf("Logs_%s", c->timestamp);
@@ -1001,7 +1147,8 @@ fc_status fc_config_load(const char *path, const char *const *overrides, int n_o
       fc_log_warn("config %s: unknown key '%s' is ignored", C.fname, c->unknown_keys[i]);
     if (!st && path && c->n_unused) {
       size_t len = 1;
-      for (size_t i = 0; i < c->n_unused; i++) len += strlen(c->unused_keys[i]) + 2;
+      for (size_t i = 0; i < c->n_unused; i++)
+        len += strlen(c->unused_keys[i]) + 2;
       char *list = calloc(len, 1);
       for (size_t i = 0; list && i < c->n_unused; i++) {
         if (i) strcat(list, ", ");
@@ -1021,7 +1168,8 @@ fc_status fc_config_load(const char *path, const char *const *overrides, int n_o
 }
 
 fc_status fc_config_make_experiment(fc_run_config *c, fc_error *err) {
-  if (!c || !c->base_directory || !c->prefix) return fc_error_set(err, FC_EINVAL, "config: no base_directory/prefix");
+  if (!c || !c->base_directory || !c->prefix)
+    return fc_error_set(err, FC_EINVAL, "config: no base_directory/prefix");
   char *exps = fc_path_join(c->base_directory, "experiments");
   if (!exps) return fc_error_set(err, FC_ENOMEM, "out of memory");
   fc_status st = fc_mkdir_p(exps, err);
@@ -1031,7 +1179,8 @@ fc_status fc_config_make_experiment(fc_run_config *c, fc_error *err) {
   }
   char *dir = NULL;
   for (int k = 1; k <= 10000; k++) {
-    char *name = k == 1 ? fc_sprintf("%s_%s", c->prefix, c->timestamp) : fc_sprintf("%s_%s_%d", c->prefix, c->timestamp, k);
+    char *name = k == 1 ? fc_sprintf("%s_%s", c->prefix, c->timestamp)
+                        : fc_sprintf("%s_%s_%d", c->prefix, c->timestamp, k);
     dir = name ? fc_path_join(exps, name) : NULL;
     free(name);
     if (!dir) {
@@ -1050,7 +1199,9 @@ fc_status fc_config_make_experiment(fc_run_config *c, fc_error *err) {
     dir = NULL;
   }
   free(exps);
-  if (!dir) return fc_error_set(err, FC_EIO, "cannot find a free experiment directory name for prefix '%s'", c->prefix);
+  if (!dir)
+    return fc_error_set(err, FC_EIO, "cannot find a free experiment directory name for prefix '%s'",
+                        c->prefix);
   free(c->experiment_path);
   c->experiment_path = dir;
   if ((st = fc_ynode_set_string(c->tree, "experiment_path", dir, err))) return st;

@@ -17,8 +17,12 @@ static fc_ynode *node_new(fc_ytype t) {
   return n;
 }
 
-fc_ynode *fc_ynode_new_map(void) { return node_new(FC_YMAP); }
-fc_ynode *fc_ynode_new_seq(void) { return node_new(FC_YSEQ); }
+fc_ynode *fc_ynode_new_map(void) {
+  return node_new(FC_YMAP);
+}
+fc_ynode *fc_ynode_new_seq(void) {
+  return node_new(FC_YSEQ);
+}
 
 fc_ynode *fc_ynode_new_scalar(const char *text, int quoted) {
   fc_ynode *n = node_new(FC_YSCALAR);
@@ -150,9 +154,15 @@ int fc_ynode_map_remove(fc_ynode *map, const char *key) {
 
 /* ---------------- access ---------------- */
 
-fc_ytype fc_ynode_type(const fc_ynode *n) { return n ? n->type : FC_YSCALAR; }
-const char *fc_ynode_text(const fc_ynode *n) { return n && n->type == FC_YSCALAR ? n->text : NULL; }
-size_t fc_ynode_size(const fc_ynode *n) { return n && n->type != FC_YSCALAR ? n->n : 0; }
+fc_ytype fc_ynode_type(const fc_ynode *n) {
+  return n ? n->type : FC_YSCALAR;
+}
+const char *fc_ynode_text(const fc_ynode *n) {
+  return n && n->type == FC_YSCALAR ? n->text : NULL;
+}
+size_t fc_ynode_size(const fc_ynode *n) {
+  return n && n->type != FC_YSCALAR ? n->n : 0;
+}
 
 int fc_ynode_is_null(const fc_ynode *n) {
   if (!n) return 1;
@@ -199,9 +209,11 @@ int fc_parse_boolish(const char *s, int *out) {
   static const char *const yes[] = {"1", "true", "t", "yes", "y", "on"};
   static const char *const no[] = {"0", "false", "f", "no", "n", "off"};
   if (!s) return 0;
-  while (isspace((unsigned char)*s)) s++;
+  while (isspace((unsigned char)*s))
+    s++;
   size_t len = strlen(s);
-  while (len && isspace((unsigned char)s[len - 1])) len--;
+  while (len && isspace((unsigned char)s[len - 1]))
+    len--;
   for (size_t i = 0; i < 6; i++) {
     if (strlen(yes[i]) == len && !strncasecmp(s, yes[i], len)) {
       *out = 1;
@@ -235,14 +247,16 @@ fc_status fc_ynode_bool(const fc_ynode *n, int *out, fc_error *err) {
 
 /* Copy s without '_' separators and surrounding blanks into buf; 0 if too long or empty. */
 static int clean_number(const char *s, char *buf, size_t cap) {
-  while (isspace((unsigned char)*s)) s++;
+  while (isspace((unsigned char)*s))
+    s++;
   size_t j = 0;
   for (; *s; s++) {
     if (*s == '_') continue;
     if (j + 1 >= cap) return 0;
     buf[j++] = *s;
   }
-  while (j && isspace((unsigned char)buf[j - 1])) j--;
+  while (j && isspace((unsigned char)buf[j - 1]))
+    j--;
   buf[j] = '\0';
   return j > 0;
 }
@@ -363,8 +377,9 @@ static fc_status parse_collection(loader *L, fc_ynode *coll, int depth) {
       continue;
     }
     if (first->type != FC_YSCALAR) {
-      fc_status s2 = fc_error_set(L->err, FC_EFORMAT, "%s:%d:%d: unsupported YAML: a mapping key must be a scalar",
-                                  L->fname, first->line, first->col);
+      fc_status s2 =
+          fc_error_set(L->err, FC_EFORMAT, "%s:%d:%d: unsupported YAML: a mapping key must be a scalar",
+                       L->fname, first->line, first->col);
       fc_ynode_free(first);
       return s2;
     }
@@ -475,7 +490,8 @@ static fc_status load_common(loader *L, fc_ynode **out) {
     }
     if ((st = parse_node(L, &ev, &root, 0))) break;
   }
-  for (size_t i = 0; i < L->n_anchors; i++) free(L->anchors[i].name);
+  for (size_t i = 0; i < L->n_anchors; i++)
+    free(L->anchors[i].name);
   free(L->anchors);
   if (st) {
     fc_ynode_free(root);
@@ -546,7 +562,8 @@ fc_status fc_ynode_set(fc_ynode *root, const char *path, fc_ynode *value, fc_err
       }
       cur = m;
     } else if (cur->items[i]->type != FC_YMAP) {
-      fc_status st = fc_error_set(err, FC_EINVAL, "config: cannot set '%s': '%s' is not a mapping", path, seg);
+      fc_status st =
+          fc_error_set(err, FC_EINVAL, "config: cannot set '%s': '%s' is not a mapping", path, seg);
       free(seg);
       fc_ynode_free(value);
       return st;
@@ -610,8 +627,8 @@ static int all_of(const char *s, const char *set) {
 }
 
 static rtype resolve_plain(const char *s) {
-  static const char *const bools[] = {"yes", "Yes", "YES", "no",  "No",    "NO",    "true",  "True", "TRUE",
-                                      "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
+  static const char *const bools[] = {"yes",   "Yes",   "YES",   "no", "No", "NO", "true", "True", "TRUE",
+                                      "false", "False", "FALSE", "on", "On", "ON", "off",  "Off",  "OFF"};
   if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")) return R_NULL;
   for (size_t i = 0; i < sizeof bools / sizeof *bools; i++)
     if (!strcmp(s, bools[i])) return R_BOOL;
@@ -630,17 +647,20 @@ static rtype resolve_plain(const char *s) {
   /* float: [0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)? or \.[0-9_]+... */
   const char *q = p;
   int digits_before = 0, digits_after = 0;
-  while (isdigit((unsigned char)*q) || *q == '_') digits_before += *q++ != '_';
+  while (isdigit((unsigned char)*q) || *q == '_')
+    digits_before += *q++ != '_';
   if (*q != '.') return R_STR;
   q++;
-  while (isdigit((unsigned char)*q) || *q == '_' || *q == '.') digits_after += isdigit((unsigned char)*q++) != 0;
+  while (isdigit((unsigned char)*q) || *q == '_' || *q == '.')
+    digits_after += isdigit((unsigned char)*q++) != 0;
   if (!digits_before && !digits_after) return R_STR;
   if (*q == 'e' || *q == 'E') {
     q++;
     if (*q != '+' && *q != '-') return R_STR;
     q++;
     if (!isdigit((unsigned char)*q)) return R_STR;
-    while (isdigit((unsigned char)*q)) q++;
+    while (isdigit((unsigned char)*q))
+      q++;
   }
   return *q ? R_STR : R_FLOAT;
 }
@@ -649,9 +669,12 @@ static rtype resolve_plain(const char *s) {
  * Writes into buf (cap >= 64); returns 0 when the scalar is a string (caller keeps the text). */
 static int canonical_plain(const char *t, char *buf, size_t cap) {
   switch (resolve_plain(t)) {
-  case R_NULL: snprintf(buf, cap, "null"); return 1;
+  case R_NULL:
+    snprintf(buf, cap, "null");
+    return 1;
   case R_BOOL:
-    snprintf(buf, cap, "%s", (!strcasecmp(t, "yes") || !strcasecmp(t, "true") || !strcasecmp(t, "on")) ? "true" : "false");
+    snprintf(buf, cap, "%s",
+             (!strcasecmp(t, "yes") || !strcasecmp(t, "true") || !strcasecmp(t, "on")) ? "true" : "false");
     return 1;
   case R_INT: {
     char c[64];
@@ -664,9 +687,12 @@ static int canonical_plain(const char *t, char *buf, size_t cap) {
     int neg = 0;
     if (*p == '+' || *p == '-') neg = *p++ == '-';
     int base = 10;
-    if (!strncmp(p, "0b", 2)) base = 2, p += 2;
-    else if (!strncmp(p, "0x", 2)) base = 16, p += 2;
-    else if (p[0] == '0' && p[1]) base = 8, p += 1;
+    if (!strncmp(p, "0b", 2))
+      base = 2, p += 2;
+    else if (!strncmp(p, "0x", 2))
+      base = 16, p += 2;
+    else if (p[0] == '0' && p[1])
+      base = 8, p += 1;
     errno = 0;
     unsigned long long v = strtoull(p, NULL, base);
     if (errno) return 0;
@@ -712,30 +738,36 @@ static int canonical_plain(const char *t, char *buf, size_t cap) {
       if (isdigit((unsigned char)*q)) digits[nd++] = *q;
     digits[nd] = '\0';
     int ex = atoi(q + 1);
-    while (nd > 1 && digits[nd - 1] == '0') digits[--nd] = '\0';
+    while (nd > 1 && digits[nd - 1] == '0')
+      digits[--nd] = '\0';
     char out[128];
     size_t o = 0;
     if (sign) out[o++] = '-';
     if (ex >= -4 && ex < 16) {
       if (ex >= 0) {
-        for (int i = 0; i <= ex; i++) out[o++] = (size_t)i < nd ? digits[i] : '0';
+        for (int i = 0; i <= ex; i++)
+          out[o++] = (size_t)i < nd ? digits[i] : '0';
         out[o++] = '.';
         if ((size_t)ex + 1 < nd)
-          for (size_t i = (size_t)ex + 1; i < nd; i++) out[o++] = digits[i];
+          for (size_t i = (size_t)ex + 1; i < nd; i++)
+            out[o++] = digits[i];
         else
           out[o++] = '0';
       } else {
         out[o++] = '0';
         out[o++] = '.';
-        for (int i = 0; i < -ex - 1; i++) out[o++] = '0';
-        for (size_t i = 0; i < nd; i++) out[o++] = digits[i];
+        for (int i = 0; i < -ex - 1; i++)
+          out[o++] = '0';
+        for (size_t i = 0; i < nd; i++)
+          out[o++] = digits[i];
       }
       out[o] = '\0';
     } else {
       out[o++] = digits[0];
       out[o++] = '.';
       if (nd > 1)
-        for (size_t i = 1; i < nd; i++) out[o++] = digits[i];
+        for (size_t i = 1; i < nd; i++)
+          out[o++] = digits[i];
       else
         out[o++] = '0';
       out[o] = '\0';
@@ -744,7 +776,8 @@ static int canonical_plain(const char *t, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", out);
     return 1;
   }
-  default: return 0;
+  default:
+    return 0;
   }
 }
 
@@ -777,7 +810,8 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
   if (b->oom) return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
-    while (b->len + n + 1 > cap) cap *= 2;
+    while (b->len + n + 1 > cap)
+      cap *= 2;
     char *nb = realloc(b->buf, cap);
     if (!nb) {
       b->oom = 1;
@@ -790,9 +824,12 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
   b->len += n;
   b->buf[b->len] = '\0';
 }
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_str(sbuf *b, const char *s) {
+  sb_put(b, s, strlen(s));
+}
 static void sb_indent(sbuf *b, int n) {
-  for (int i = 0; i < n; i++) sb_put(b, " ", 1);
+  for (int i = 0; i < n; i++)
+    sb_put(b, " ", 1);
 }
 
 /* Can s be written as a plain scalar that reads back as the same string? */
@@ -838,11 +875,21 @@ static void emit_string(sbuf *b, const char *s) {
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     char esc[8];
     switch (*p) {
-    case '"': sb_str(b, "\\\""); break;
-    case '\\': sb_str(b, "\\\\"); break;
-    case '\n': sb_str(b, "\\n"); break;
-    case '\t': sb_str(b, "\\t"); break;
-    case '\r': sb_str(b, "\\r"); break;
+    case '"':
+      sb_str(b, "\\\"");
+      break;
+    case '\\':
+      sb_str(b, "\\\\");
+      break;
+    case '\n':
+      sb_str(b, "\\n");
+      break;
+    case '\t':
+      sb_str(b, "\\t");
+      break;
+    case '\r':
+      sb_str(b, "\\r");
+      break;
     default:
       if (*p < 0x20 || *p == 0x7f) {
         snprintf(esc, sizeof esc, "\\x%02X", *p);
@@ -865,7 +912,9 @@ static void emit_scalar(sbuf *b, const fc_ynode *n) {
     emit_string(b, n->text);
 }
 
-static int nonempty_coll(const fc_ynode *n) { return n->type != FC_YSCALAR && n->n > 0; }
+static int nonempty_coll(const fc_ynode *n) {
+  return n->type != FC_YSCALAR && n->n > 0;
+}
 
 static void emit_inline_value(sbuf *b, const fc_ynode *n) {
   if (n->type == FC_YMAP)
@@ -893,12 +942,14 @@ static void emit_map(sbuf *b, const fc_ynode *n, int indent, int inline_first) {
     b->oom = 1;
     return;
   }
-  for (size_t i = 0; i < n->n; i++) keys[i] = n->keys[i];
+  for (size_t i = 0; i < n->n; i++)
+    keys[i] = n->keys[i];
   qsort(keys, n->n, sizeof *keys, cmp_keys);
   for (size_t i = 0; i < n->n; i++) {
     const fc_ynode *k = keys[i];
     size_t j = 0;
-    while (n->keys[j] != k) j++;
+    while (n->keys[j] != k)
+      j++;
     const fc_ynode *v = n->items[j];
     if (!(i == 0 && inline_first)) sb_indent(b, indent);
     emit_scalar(b, k);
