@@ -134,6 +134,25 @@ static void test_yaml_syntax_errors(void **state) {
   assert_int_equal(fc_config_load(p, NULL, 0, &c, &e), FC_EFORMAT);
   assert_null(c);
   free(p);
+  /* alias bomb: clean error, not memory exhaustion */
+  {
+    char bomb[2048] = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+    for (char c = 'b'; c <= 'j'; c++) {
+      char line[128];
+      snprintf(line, sizeof line, "%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n", c, c, c - 1,
+               c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1);
+      strcat(bomb, line);
+    }
+    assert_int_equal(fc_yaml_load_string(bomb, &r, &e), FC_EFORMAT);
+    assert_non_null(strstr(e.msg, "aliases"));
+  }
+  /* merge keys */
+  assert_int_equal(fc_yaml_load_string("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n", &r, &e), FC_OK);
+  assert_string_equal(fc_ynode_text(fc_ynode_get(r, "m.x")), "1");
+  assert_string_equal(fc_ynode_text(fc_ynode_get(r, "m.y")), "3");
+  assert_null(fc_ynode_get(r, "m.<<"));
+  fc_ynode_free(r);
+  assert_int_equal(fc_yaml_load_string("m:\n  <<: [1]\n", &r, &e), FC_EFORMAT);
   /* missing file */
   assert_int_equal(fc_yaml_load_file("/nonexistent/x.yaml", &r, &e), FC_EIO);
   /* top level must be a map for a config; empty document is an empty map */

@@ -329,7 +329,42 @@ typedef struct {
   fc_error *err;
   anchor_t *anchors;
   size_t n_anchors, cap_anchors;
+  size_t alias_nodes; /* nodes created by expanding aliases ("billion laughs" guard) */
 } loader;
+
+#define FC_YAML_MAX_ALIAS_NODES 1000000
+
+static size_t count_nodes(const fc_ynode *n) {
+  size_t c = 1;
+  if (n->type != FC_YSCALAR)
+    for (size_t i = 0; i < n->n; i++)
+      c += count_nodes(n->items[i]) + (n->keys ? 1 : 0);
+  return c;
+}
+
+/* YAML merge key "<<: *anchor" (or a list of them): copy entries whose keys are absent. */
+static fc_status merge_key(loader *L, fc_ynode *map, const fc_ynode *src) {
+  size_t count = src->type == FC_YSEQ ? src->n : 1;
+  for (size_t k = 0; k < count; k++) {
+    const fc_ynode *m = src->type == FC_YSEQ ? src->items[k] : src;
+    if (m->type != FC_YMAP)
+      return fc_error_set(L->err, FC_EFORMAT,
+                          "%s:%d:%d: a merge key '<<' needs a mapping or a list of mappings", L->fname,
+                          m->line, m->col);
+    for (size_t i = 0; i < m->n; i++) {
+      if (map_index(map, m->keys[i]->text) >= 0) continue;
+      fc_ynode *kk = fc_ynode_copy(m->keys[i]), *vv = fc_ynode_copy(m->items[i]);
+      if (!kk || !vv) {
+        fc_ynode_free(kk);
+        fc_ynode_free(vv);
+        return fc_error_set(L->err, FC_ENOMEM, "out of memory");
+      }
+      fc_status st = map_put_node(map, kk, vv, L->err);
+      if (st) return st;
+    }
+  }
+  return FC_OK;
+}
 
 static fc_status parse_fail(loader *L) {
   yaml_parser_t *p = &L->parser;
@@ -392,6 +427,13 @@ static fc_status parse_collection(loader *L, fc_ynode *coll, int depth) {
       fc_ynode_free(first);
       return st;
     }
+    if (!first->quoted && !strcmp(first->text, "<<") && value->type != FC_YSCALAR) {
+      st = merge_key(L, coll, value);
+      fc_ynode_free(first);
+      fc_ynode_free(value);
+      if (st) return st;
+      continue;
+    }
     if ((st = map_put_node(coll, first, value, L->err))) return st;
   }
 }
@@ -448,6 +490,12 @@ static fc_status parse_node(loader *L, yaml_event_t *ev, fc_ynode **out, int dep
     if (!target) {
       st = fc_error_set(L->err, FC_EFORMAT, "%s:%d:%d: YAML alias '*%s' names no anchor", L->fname, line, col,
                         name);
+      break;
+    }
+    L->alias_nodes += count_nodes(target);
+    if (L->alias_nodes > FC_YAML_MAX_ALIAS_NODES) {
+      st = fc_error_set(L->err, FC_EFORMAT, "%s:%d:%d: YAML aliases expand to more than %d nodes", L->fname,
+                        line, col, FC_YAML_MAX_ALIAS_NODES);
       break;
     }
     *out = fc_ynode_copy(target);
