@@ -504,6 +504,7 @@ static void test_overrides_win(void **state) {
   /* FANTASIA's flat keys are in the tree, and copied into the nested ones */
   assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.redundancy.identity")), "0.5");
   assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "embedding.device")), "cpu");
+  assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.redundancy.coverage")), "0.9");
   assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "lookup.taxonomy.exclude")),
                       "9606, 10090 x"); /* step 7 */
   fc_config_free(c);
@@ -637,6 +638,8 @@ static void test_threshold_normalisation(void **state) {
   }
   /* normalised in the tree too */
   assert_true(fc_ynode_is_null(fc_ynode_get(c->tree, "embedding.models.d.distance_threshold")));
+  assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "embedding.models.c.distance_threshold")), "0.3");
+  assert_string_equal(fc_ynode_text(fc_ynode_get(c->tree, "embedding.models.f.distance_threshold")), "1.0");
   assert_null(fc_ynode_get(c->tree, "embedding.models.g.distance_threshold"));
   fc_config_free(c);
   assert_int_equal(
@@ -755,12 +758,13 @@ static void test_unknown_keys(void **state) {
   (void)state;
   fc_run_config *c = NULL;
   fc_error e = {0};
-  assert_int_equal(load_text("foo: 1\nlookup: {bar: 2, redundancy: {identity: 0, speed: 3}}\n"
-                             "embedding: {models: {kmer: {enabled: true, zzz: 1}}}\n"
-                             "postprocess: {summary: {weights: {count: 0.1}}}\n"
-                             "DB_HOST: x\nrabbitmq_port_http: 15672\nembeddings_url: http://x\n",
-                             NULL, 0, &c, &e),
-                   FC_OK);
+  assert_int_equal(
+      load_text("foo: 1\nlookup: {bar: 2, redundancy: {identity: 0, speed: 3}}\n"
+                "embedding: {models: {kmer: {enabled: true, zzz: 1}, esm2.650M: {enabled: false}}}\n"
+                "postprocess: {summary: {weights: {count: 0.1}}}\n"
+                "DB_HOST: x\nrabbitmq_port_http: 15672\nembeddings_url: http://x\n",
+                NULL, 0, &c, &e),
+      FC_OK);
   assert_int_equal(c->n_unknown, 4);
   assert_true(has_key(c->unknown_keys, c->n_unknown, "foo"));
   assert_true(has_key(c->unknown_keys, c->n_unknown, "lookup.bar"));

@@ -121,6 +121,24 @@ static fc_status node_str_k(ctx *C, const fc_ynode *n, const char *const *k, con
   return node_str(C, n, *k, def, out);
 }
 
+/* Shortest text that reads back as d, always a YAML 1.1 float (has a '.'): 0.1, 1.0, 1.0e-05, inf. */
+static void fmt_double(char *buf, size_t cap, double d) {
+  char t[40];
+  for (int p = 1; p <= 17; p++) {
+    snprintf(t, sizeof t, "%.*g", p, d);
+    if (strtod(t, NULL) == d) break;
+  }
+  if (strchr(t, '.') || strchr(t, 'n') || strchr(t, 'N')) { /* has a point, or inf/nan */
+    snprintf(buf, cap, "%s", t);
+    return;
+  }
+  char *e = strchr(t, 'e');
+  if (e)
+    snprintf(buf, cap, "%.*s.0%s", (int)(e - t), t, e);
+  else
+    snprintf(buf, cap, "%s.0", t);
+}
+
 static char *expanduser(const char *p) {
   if (!p) return NULL;
   if (p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
@@ -408,7 +426,7 @@ static fc_status normalise_threshold(ctx *C, fc_ynode *model, const char *mname)
       if (isnan(d))
         return fc_error_set(C->err, FC_EINVAL, "config %s: %s: NaN is not a threshold", C->fname, key);
       if (d > 0) {
-        snprintf(buf, sizeof buf, "%.17g", d);
+        fmt_double(buf, sizeof buf, d);
         newtext = buf;
       }
     }
@@ -440,7 +458,7 @@ static fc_status merge_steps(ctx *C) {
     if ((i < 2 ? fc_ynode_double(v, &d, &e) : fc_ynode_int(v, &l, &e))) return key_err(C, flat[i], &e);
     char buf[64];
     if (i < 2)
-      snprintf(buf, sizeof buf, "%.17g", d);
+      fmt_double(buf, sizeof buf, d);
     else
       snprintf(buf, sizeof buf, "%ld", l);
     if ((st = fc_ynode_set_scalar(C->root, nested[i], buf, C->err))) return st;
@@ -626,44 +644,49 @@ static const char *const UNUSED[] = {
     "postprocess.summary.export_raw_count",
 };
 
-/* Segment-wise match; '*' matches one whole segment, a segment ending in '*' is a prefix. */
-static int path_match(const char *pat, const char *path) {
-  for (;;) {
-    const char *pd = strchr(pat, '.'), *xd = strchr(path, '.');
-    size_t pl = pd ? (size_t)(pd - pat) : strlen(pat), xl = xd ? (size_t)(xd - path) : strlen(path);
+/* Segment-wise match of a pattern against the key segments (keys may contain '.'): '*' matches one
+ * whole segment, a pattern segment ending in '*' is a prefix. */
+static int path_match(const char *pat, const char *const *segs, size_t nseg) {
+  for (size_t k = 0;; k++) {
+    const char *pd = strchr(pat, '.');
+    size_t pl = pd ? (size_t)(pd - pat) : strlen(pat);
+    if (k >= nseg) return 0;
+    const char *x = segs[k];
+    size_t xl = strlen(x);
     int ok;
     if (pl == 1 && pat[0] == '*')
       ok = 1;
     else if (pl > 0 && pat[pl - 1] == '*')
-      ok = xl >= pl - 1 && !strncmp(pat, path, pl - 1);
+      ok = xl >= pl - 1 && !strncmp(pat, x, pl - 1);
     else
-      ok = pl == xl && !strncmp(pat, path, pl);
+      ok = pl == xl && !strncmp(pat, x, pl);
     if (!ok) return 0;
-    if (!pd || !xd) return !pd && !xd;
+    if (!pd) return k + 1 == nseg;
     pat = pd + 1;
-    path = xd + 1;
   }
 }
 
-static int in_list(const char *const *list, size_t n, const char *path) {
+static int in_list(const char *const *list, size_t n, const char *const *segs, size_t nseg) {
   for (size_t i = 0; i < n; i++)
-    if (path_match(list[i], path)) return 1;
+    if (path_match(list[i], segs, nseg)) return 1;
   return 0;
 }
 
-static fc_status classify(ctx *C, const fc_ynode *map, const char *prefix, strlist *unused,
-                          strlist *unknown) {
+static fc_status classify(ctx *C, const fc_ynode *map, const char **segs, size_t depth, const char *prefix,
+                          strlist *unused, strlist *unknown) {
+  if (depth >= 15) return FC_OK; /* deeper than any known key: the parent was already judged */
   for (size_t i = 0; i < map->n; i++) {
+    segs[depth] = map->keys[i]->text;
     char *path = prefix ? fc_sprintf("%s.%s", prefix, map->keys[i]->text) : fc_strdup(map->keys[i]->text);
     if (!path) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     int ok = 1;
     fc_status st = FC_OK;
-    if (in_list(UNUSED, sizeof UNUSED / sizeof *UNUSED, path))
+    if (in_list(UNUSED, sizeof UNUSED / sizeof *UNUSED, segs, depth + 1))
       ok = sl_push(unused, path);
-    else if (!in_list(KNOWN, sizeof KNOWN / sizeof *KNOWN, path))
+    else if (!in_list(KNOWN, sizeof KNOWN / sizeof *KNOWN, segs, depth + 1))
       ok = sl_push(unknown, path);
     else if (map->items[i]->type == FC_YMAP)
-      st = classify(C, map->items[i], path, unused, unknown);
+      st = classify(C, map->items[i], segs, depth + 1, path, unused, unknown);
     free(path);
     if (!ok) return fc_error_set(C->err, FC_ENOMEM, "out of memory");
     if (st) return st;
@@ -1138,7 +1161,8 @@ fc_status fc_config_load(const char *path, const char *const *overrides, int n_o
   if (!st) st = load_typed(&C, c);
   if (!st) {
     strlist unused = {0}, unknown = {0};
-    st = classify(&C, c->tree, NULL, &unused, &unknown);
+    const char *segs[16];
+    st = classify(&C, c->tree, segs, 0, NULL, &unused, &unknown);
     c->unused_keys = unused.v;
     c->n_unused = unused.n;
     c->unknown_keys = unknown.v;
