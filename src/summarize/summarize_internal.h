@@ -1,0 +1,29 @@
+/* Private to src/summarize: table layout and shared helpers. */
+#ifndef FC_SUMMARIZE_INTERNAL_H
+#define FC_SUMMARIZE_INTERNAL_H
+
+#include <stdio.h>
+
+#include "fantasia/summarize.h"
+
+struct fc_raw_table {
+  char *pool; /* NUL-terminated strings back to back */
+  size_t pool_len, pool_cap;
+  size_t *offs;   /* id -> offset in pool */
+  uint32_t *lens; /* id -> length */
+  size_t nstr, str_cap;
+  uint32_t *slots; /* open-addressing hash of ids, UINT32_MAX = empty */
+  size_t slot_cap;
+  fc_raw_row *rows;
+  size_t nrows, row_cap;
+};
+
+/* rank[id] = position of string id in byte order. Caller frees; NULL on out of memory. */
+uint32_t *fc__string_ranks(const fc_raw_table *t);
+
+/* Writes s as one CSV field (quoted when it holds sep, '"', CR or LF). */
+void fc__put_csv_field(FILE *fp, const char *s, char sep);
+/* Writes s as one TSV field, escaping '\\', TAB, LF, CR as \\\\, \\t, \\n, \\r. */
+void fc__put_tsv_field(FILE *fp, const char *s);
+
+#endif
