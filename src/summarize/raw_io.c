@@ -527,7 +527,7 @@ fc_status fc_raw_read_tsv(const char *path, fc_raw_table *t, fc_error *err) {
                           &r.sequence_query, &r.sequence_reference, &r.distance_metric,
                           &r.distance_threshold};
     for (size_t s = 0; s < sizeof strcols / sizeof strcols[0] && bad < 0; s++) {
-      if (unescape_tsv(v[strcols[s]]) != 0) {
+      if (*v[strcols[s]] && unescape_tsv(v[strcols[s]]) != 0) {
         bad = strcols[s];
         break;
       }
