@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -327,7 +328,7 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
                                 const fc_raw_write_opts *opts, fc_error *err) {
   fc_status st = FC_OK;
   size_t n = t->nrows;
-  uint32_t *rank = fc__string_ranks(t);
+  uint32_t *rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, accession)));
   uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
   uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
   name_slot *models = NULL, *accs = NULL;
@@ -435,8 +436,37 @@ static int unescape_tsv(char *s) {
   return 0;
 }
 
+static const double P10F[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Clinger's fast path: at most 15 significant digits and 15 decimals -> mantissa / 10^d is one correctly
+ * rounded division, the same double strtod gives. Anything else goes to strtod. */
 static int parse_f(const char *s, double *v) {
   if (!*s) return -1;
+  const char *p = s;
+  int neg = 0;
+  if (*p == '-' || *p == '+') neg = *p++ == '-';
+  uint64_t m = 0;
+  int nd = 0, frac = 0, dot = 0, ok = 1;
+  for (; *p; p++) {
+    if (*p >= '0' && *p <= '9') {
+      m = m * 10 + (uint64_t)(*p - '0');
+      if (++nd > 15) {
+        ok = 0;
+        break;
+      }
+      frac += dot;
+    } else if (*p == '.' && !dot) {
+      dot = 1;
+    } else {
+      ok = 0;
+      break;
+    }
+  }
+  if (ok && nd > 0) {
+    double x = (double)m / P10F[frac];
+    *v = neg ? -x : x;
+    return 0;
+  }
   char *end;
   errno = 0;
   *v = strtod(s, &end);

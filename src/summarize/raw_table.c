@@ -152,7 +152,7 @@ static int cmp_ids(const void *a, const void *b, void *arg) {
   return lx < ly ? -1 : lx > ly;
 }
 
-uint32_t *fc__string_ranks(const fc_raw_table *t) {
+uint32_t *fc__string_ranks(const fc_raw_table *t, const size_t *fields, int nfields) {
   size_t n = t->nstr ? t->nstr : 1;
   uint32_t *ids = malloc(n * sizeof *ids);
   uint32_t *rank = malloc(n * sizeof *rank);
@@ -161,9 +161,15 @@ uint32_t *fc__string_ranks(const fc_raw_table *t) {
     free(rank);
     return NULL;
   }
-  for (size_t i = 0; i < t->nstr; i++) ids[i] = (uint32_t)i;
-  qsort_r(ids, t->nstr, sizeof *ids, cmp_ids, (void *)t);
-  for (size_t i = 0; i < t->nstr; i++) rank[ids[i]] = (uint32_t)i;
+  /* rank doubles as the "used" mark before the sort */
+  for (size_t i = 0; i < t->nstr; i++) rank[i] = UINT32_MAX;
+  for (size_t r = 0; r < t->nrows; r++)
+    for (int f = 0; f < nfields; f++) rank[*(const uint32_t *)((const char *)&t->rows[r] + fields[f])] = 0;
+  size_t m = 0;
+  for (size_t i = 0; i < t->nstr; i++)
+    if (rank[i] == 0) ids[m++] = (uint32_t)i;
+  qsort_r(ids, m, sizeof *ids, cmp_ids, (void *)t);
+  for (size_t i = 0; i < m; i++) rank[ids[i]] = (uint32_t)i;
   free(ids);
   return rank;
 }

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -465,7 +466,7 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
     st = fc_error_set(err, FC_EUNSUPPORTED, "summary: more than 2^32 raw rows");
     goto done;
   }
-  rank = fc__string_ranks(t);
+  rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, accession), offsetof(fc_raw_row, go_id), offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, protein_id)));
   combo_of = malloc((nrows ? nrows : 1) * sizeof *combo_of);
   keys = malloc((nrows ? nrows : 1) * sizeof *keys);
   prots = malloc((nrows ? nrows : 1) * sizeof *prots);

@@ -6,6 +6,7 @@
 #include "summarize_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +69,7 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
   size_t ncombo = 0, ccap = 0, unknown_rows = 0;
   char *ensdir = NULL;
   if (n > UINT32_MAX) return fc_error_set(err, FC_EUNSUPPORTED, "topgo: more than 2^32 raw rows");
-  rank = fc__string_ranks(t);
+  rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, category), offsetof(fc_raw_row, accession), offsetof(fc_raw_row, go_id)));
   keys = malloc((n ? n : 1) * sizeof *keys);
   if (!rank || !keys) {
     st = fc_error_set(err, FC_ENOMEM, "topgo: out of memory");
