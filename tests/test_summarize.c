@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fantasia/summarize.h"
+#include "summarize/summarize_internal.h"
 
 static char g_dir[256];
 
@@ -444,12 +445,48 @@ static void test_format_f32(void **state) {
   }
 }
 
+/* "%.{p}f" fast path vs snprintf on random doubles of many magnitudes, ties and awkward values. */
+static void test_fixed_fast(void **state) {
+  (void)state;
+  const double special[] = {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 0.00005, 0.00015, 0.12345, -0.00001, 412.0, 1e13,
+                            99999.99995, 0.1 + 0.2, 1.0 / 3, 123456789.123456789};
+  char a[64], b[64];
+  for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+    for (int p = 0; p <= 9; p++) {
+      snprintf(b, sizeof b, "%.*f", p, special[i]);
+      if (fc__fixed_fast(special[i], p, a) >= 0) assert_string_equal(a, b);
+    }
+  int n = getenv("FC_SANITIZE") && atoi(getenv("FC_SANITIZE")) ? 100000 : 1000000;
+  uint64_t s = 0x2545F4914F6CDD1Dull;
+  int fast = 0;
+  for (int i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    double x = (double)(s >> 11) / 9007199254740992.0; /* [0,1) */
+    int mag = (int)(s % 17) - 6;
+    x *= pow(10.0, mag);
+    if (s & 0x100) x = -x;
+    if ((s & 0x600) == 0x600) x = (double)(int64_t)(x * 1e4) / 1e4; /* decimal-looking */
+    int p = (int)((s >> 20) % 10);
+    snprintf(b, sizeof b, "%.*f", p, x);
+    if (fc__fixed_fast(x, p, a) >= 0) {
+      fast++;
+      if (strcmp(a, b) != 0) {
+        print_error("%.17g p=%d: fast '%s' printf '%s'\n", x, p, a, b);
+        fail();
+      }
+    }
+  }
+  assert_true(fast > n * 9 / 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_summary_shipped_config), cmocka_unit_test(test_summary_weights),
       cmocka_unit_test(test_topgo),                  cmocka_unit_test(test_tsv_roundtrip),
       cmocka_unit_test(test_tsv_damaged),            cmocka_unit_test(test_csv_tree),
-      cmocka_unit_test(test_format_f32),
+      cmocka_unit_test(test_format_f32),             cmocka_unit_test(test_fixed_fast),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

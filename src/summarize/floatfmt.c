@@ -139,3 +139,31 @@ int fc_format_f32(float v, char *buf) {
   }
   return fc_format_f32_ref(v, buf);
 }
+
+/* "%.{prec}f" of x without printf when that is provably the same text: y = x * 10^prec carries a relative
+ * error below 2^-52, so unless y lies within that error of a rounding tie, nearbyint(y) is the correctly
+ * rounded decimal printf would give. Returns the length, or -1 (caller uses snprintf). */
+int fc__fixed_fast(double x, int prec, char *buf) {
+  static const double P[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  if (prec < 0 || prec > 9 || !(fabs(x) < 1e14)) return -1;
+  double y = fabs(x) * P[prec];
+  if (y >= 9e15) return -1;
+  double fl = floor(y), frac = y - fl;
+  if (fabs(frac - 0.5) <= y * 4.5e-16 + 1e-300) return -1;
+  uint64_t r = (uint64_t)(frac > 0.5 ? fl + 1 : fl);
+  char tmp[32];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + r % 10);
+    r /= 10;
+  } while (r);
+  while (n <= prec) tmp[n++] = '0'; /* at least one integer digit */
+  char *o = buf;
+  if (signbit(x)) *o++ = '-';
+  for (int i = n - 1; i >= 0; i--) {
+    *o++ = tmp[i];
+    if (i == prec && prec > 0) *o++ = '.';
+  }
+  *o = '\0';
+  return (int)(o - buf);
+}

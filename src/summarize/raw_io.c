@@ -109,12 +109,24 @@ static void w_str(row_writer *w, const char *s) {
 }
 static void w_int(row_writer *w, long long v) {
   w_sep(w);
-  fprintf(w->fp, "%lld", v);
+  char b[24], *o = b + sizeof b;
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  do {
+    *--o = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) *--o = '-';
+  fwrite(o, 1, (size_t)(b + sizeof b - o), w->fp);
 }
 static void w_f(row_writer *w, double v) {
   w_sep(w);
   if (isnan(v)) return; /* missing */
-  fprintf(w->fp, "%.*f", w->prec, v);
+  char b[48];
+  int n = fc__fixed_fast(v, w->prec, b);
+  if (n >= 0)
+    fwrite(b, 1, (size_t)n, w->fp);
+  else
+    fprintf(w->fp, "%.*f", w->prec, v);
 }
 static void w_opt_f(row_writer *w, int present, double v) {
   if (present)

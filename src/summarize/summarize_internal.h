@@ -28,4 +28,7 @@ void fc__put_csv_field(FILE *fp, const char *s, char sep);
 /* Writes s as one TSV field, escaping '\\', TAB, LF, CR as \\\\, \\t, \\n, \\r. */
 void fc__put_tsv_field(FILE *fp, const char *s);
 
+/* "%.{prec}f" of x, or -1 when only printf can tell (near a tie, huge, NaN, prec > 9). buf: 40 bytes. */
+int fc__fixed_fast(double x, int prec, char *buf);
+
 #endif

@@ -290,18 +290,20 @@ static double round_dec(double x, int prec) {
   return round(x * m) / m;
 }
 
-/* Value as printed with "%.{prec}f" and read back (the raw files' rounding), fast and exact:
- * r/10^p is correctly rounded, so only values next to a tie need the printf path. */
+/* Value as printed with "%.{prec}f" and read back (the raw files' rounding), exactly: when the fast
+ * fixed-point path is sure of the digits, r / 10^prec is one correctly rounded division = strtod's result. */
 static double round_like_printf(double x, int prec, double m) {
-  if (!isfinite(x) || fabs(x) >= 1e15) return x;
-  double y = x * m, r = nearbyint(y);
-  double frac = fabs(y - trunc(y));
-  if (fabs(frac - 0.5) < 1e-6) {
-    char b[64];
-    snprintf(b, sizeof b, "%.*f", prec, x);
-    return strtod(b, NULL);
+  if (!isfinite(x)) return x;
+  char b[48];
+  if (prec <= 9 && fabs(x) < 1e14) {
+    double y = fabs(x) * m, fl = floor(y), frac = y - fl;
+    if (y < 9e15 && fabs(frac - 0.5) > y * 4.5e-16 + 1e-300) {
+      double r = (frac > 0.5 ? fl + 1 : fl) / m;
+      return signbit(x) ? -r : r;
+    }
   }
-  return r / m;
+  snprintf(b, sizeof b, "%.*f", prec, x);
+  return strtod(b, NULL);
 }
 
 /* ---- sort keys ---- */
