@@ -20,7 +20,9 @@ static uint32_t rnd(void) {
   rng ^= rng << 17;
   return (uint32_t)(rng >> 16);
 }
-static double rndu(void) { return (rnd() & 0xffffff) / 16777216.0; }
+static double rndu(void) {
+  return (rnd() & 0xffffff) / 16777216.0;
+}
 
 int main(int argc, char **argv) {
   int nacc = argc > 1 ? atoi(argv[1]) : 20000;
@@ -36,9 +38,12 @@ int main(int argc, char **argv) {
   const char *models[3] = {"Prot-T5", "ESM", "Ankh3-Large"};
   const char *cats[3] = {"P", "F", "C"};
   uint32_t mid[3], cid[3], go[5000], cosine = fc_raw_table_intern(t, "cosine"),
-                                      iea = fc_raw_table_intern(t, "IEA"), org = fc_raw_table_intern(t, "Homo sapiens");
-  for (int m = 0; m < 3; m++) mid[m] = fc_raw_table_intern(t, models[m]);
-  for (int c = 0; c < 3; c++) cid[c] = fc_raw_table_intern(t, cats[c]);
+                                     iea = fc_raw_table_intern(t, "IEA"),
+                                     org = fc_raw_table_intern(t, "Homo sapiens");
+  for (int m = 0; m < 3; m++)
+    mid[m] = fc_raw_table_intern(t, models[m]);
+  for (int c = 0; c < 3; c++)
+    cid[c] = fc_raw_table_intern(t, cats[c]);
   uint32_t desc[5000];
   for (int g = 0; g < 5000; g++) {
     char b[64];
@@ -53,7 +58,8 @@ int main(int argc, char **argv) {
     snprintf(acc, sizeof acc, "Q%06d_HUMAN", a);
     uint32_t aid = fc_raw_table_intern(t, acc);
     int pool[12];
-    for (int i = 0; i < 12; i++) pool[i] = (int)(rnd() % 5000);
+    for (int i = 0; i < 12; i++)
+      pool[i] = (int)(rnd() % 5000);
     for (int j = 0; j < per; j++) {
       int m = j % 3, hit = (j / 3) % 5;
       fc_raw_row r;
@@ -120,7 +126,8 @@ int main(int argc, char **argv) {
   double ours_mem = fc_now_seconds() - t0;
   printf("ours, from memory: summary.csv + TopGO: %.2f s\n", ours_mem);
 
-  if (getenv("FC_BENCH_TREE")) { /* FANTASIA's per-accession CSV tree: one fsynced file per accession x model */
+  if (getenv(
+          "FC_BENCH_TREE")) { /* FANTASIA's per-accession CSV tree: one fsynced file per accession x model */
     t0 = fc_now_seconds();
     if (fc_raw_write_csv_tree(t, out, &wo, &e)) {
       fprintf(stderr, "%s\n", e.msg);

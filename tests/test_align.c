@@ -33,7 +33,8 @@ static size_t load_pairs(ref_pair **out, char **buf) {
     char *f[12];
     char *s2 = NULL;
     int k = 0;
-    for (char *tok = strtok_r(line, "\t", &s2); tok && k < 12; tok = strtok_r(NULL, "\t", &s2)) f[k++] = tok;
+    for (char *tok = strtok_r(line, "\t", &s2); tok && k < 12; tok = strtok_r(NULL, "\t", &s2))
+      f[k++] = tok;
     assert_int_equal(k, 12);
     assert_true(n < cap);
     ref_pair *x = &p[n++];
@@ -53,9 +54,9 @@ static size_t load_pairs(ref_pair **out, char **buf) {
 static void assert_metrics_equal(const fc_align_metrics *a, const fc_align_metrics *b, size_t i) {
   if (a->score != b->score || a->identity != b->identity || a->similarity != b->similarity ||
       a->gaps != b->gaps || a->length != b->length) {
-    print_error("pair %zu: got score %g id %.17g sim %.17g gaps %.17g len %g, want %g %.17g %.17g %.17g %g\n", i,
-                a->score, a->identity, a->similarity, a->gaps, a->length, b->score, b->identity, b->similarity,
-                b->gaps, b->length);
+    print_error("pair %zu: got score %g id %.17g sim %.17g gaps %.17g len %g, want %g %.17g %.17g %.17g %g\n",
+                i, a->score, a->identity, a->similarity, a->gaps, a->length, b->score, b->identity,
+                b->similarity, b->gaps, b->length);
     fail();
   }
 }

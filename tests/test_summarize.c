@@ -52,8 +52,9 @@ static void assert_file_eq(const char *path, const char *want) {
   free(got);
 }
 
-static void add(fc_raw_table *t, const char *acc, const char *model, int layer, const char *go, const char *cat,
-                const char *prot, int ref, double dist, int aln, double id, double idsw, const char *ev) {
+static void add(fc_raw_table *t, const char *acc, const char *model, int layer, const char *go,
+                const char *cat, const char *prot, int ref, double dist, int aln, double id, double idsw,
+                const char *ev) {
   fc_raw_row r;
   memset(&r, 0, sizeof r);
   r.accession = fc_raw_table_intern(t, acc);
@@ -111,8 +112,9 @@ static fc_raw_table *sample(void) {
 }
 
 static char *combo_header(const char *suffix) {
-  const char *cols[] = {"max_ri", "w_max_ri", "min_id_g", "max_id_g", "w_max_id_g", "mean_id_g", "min_id_l",
-                        "max_id_l", "w_max_id_l", "mean_id_l", "count", "w_count", "final_score"};
+  const char *cols[] = {"max_ri",    "w_max_ri", "min_id_g",   "max_id_g",   "w_max_id_g",
+                        "mean_id_g", "min_id_l", "max_id_l",   "w_max_id_l", "mean_id_l",
+                        "count",     "w_count",  "final_score"};
   char *s = fc_strdup("");
   for (int i = 0; i < 13; i++) {
     char *n = fc_sprintf("%s,%s_%s", s, cols[i], suffix);
@@ -179,9 +181,10 @@ static void test_summary_weights(void **state) {
   char *path = fc_sprintf("%s/s2.csv", g_dir);
   assert_int_equal(fc_summary_write(t, &o, path, NULL), FC_OK);
   /* min 0.25 -> 0.25/5 = 0.05; mean 0.5 -> 0.1; max 0.75*3/5 = 0.45; final 0.6 */
-  assert_file_eq(path, "accession,go_id,term_count,min_d_M_L3,w_min_d_M_L3,mean_d_M_L3,w_mean_d_M_L3,max_d_M_L3,"
-                       "w_max_d_M_L3,final_score_M_L3,proteins\n"
-                       "Q1,GO:1,2,0.25,0.05,0.5,0.1,0.75,0.45,0.6,X|Y\n");
+  assert_file_eq(path,
+                 "accession,go_id,term_count,min_d_M_L3,w_min_d_M_L3,mean_d_M_L3,w_mean_d_M_L3,max_d_M_L3,"
+                 "w_max_d_M_L3,final_score_M_L3,proteins\n"
+                 "Q1,GO:1,2,0.25,0.05,0.5,0.1,0.75,0.45,0.6,X|Y\n");
   /* per-fun weights under the alias key; count weighted; zero total -> no w_ columns, no final_score */
   fc_summary_opts_free(&o);
   const char *mx[] = {"max"};
@@ -190,7 +193,8 @@ static void test_summary_weights(void **state) {
   assert_int_equal(fc_summary_opts_add_weight_fun(&o, "ri", "MAX", 0), FC_OK);
   o.include_counts = 1;
   assert_int_equal(fc_summary_write(t, &o, path, NULL), FC_OK);
-  assert_file_eq(path, "accession,go_id,term_count,max_ri_M_L3,count_M_L3,proteins\nQ1,GO:1,2,0.75,2.0,X|Y\n");
+  assert_file_eq(path,
+                 "accession,go_id,term_count,max_ri_M_L3,count_M_L3,proteins\nQ1,GO:1,2,0.75,2.0,X|Y\n");
   fc_summary_opts_free(&o);
   assert_int_equal(fc_summary_opts_add_metric(&o, "no_such_column", mx, 1), FC_OK);
   fc_error e;
@@ -208,9 +212,9 @@ static void test_topgo(void **state) {
   for (int pass = 0; pass < 2; pass++) { /* second pass must overwrite, not append */
     assert_int_equal(fc_topgo_write(t, dir, NULL), FC_OK);
     char *p;
-#define CHECK(rel, want)                                                                                         \
-  p = fc_sprintf("%s/%s", dir, rel);                                                                             \
-  assert_file_eq(p, want);                                                                                       \
+#define CHECK(rel, want)                                                                                     \
+  p = fc_sprintf("%s/%s", dir, rel);                                                                         \
+  assert_file_eq(p, want);                                                                                   \
   free(p)
     CHECK("Prot-T5/layer_0/P.topgo", "Q1\tGO:A\t0.9\n");
     CHECK("Prot-T5/layer_0/F.topgo", "Q1\tGO:B\t0.7\n");
@@ -241,12 +245,14 @@ static void test_tsv_roundtrip(void **state) {
   char *a = slurp(p1), *b = slurp(p2);
   assert_string_equal(a, b);
   /* spot checks: header, %.4f floats, empty alignment values, legacy layer, escaping */
-  assert_true(strncmp(a, "accession\tmodel_name\tembedding_type_id\tlayer_index\tdistance\tgo_id\t", 63) == 0);
+  assert_true(strncmp(a, "accession\tmodel_name\tembedding_type_id\tlayer_index\tdistance\tgo_id\t", 63) ==
+              0);
   assert_non_null(strstr(a, "\tsequence_query\tsequence_reference\treliability_index\t"));
   assert_non_null(strstr(a, "\tdistance_metric\tdistance_threshold\n"));
-  assert_non_null(strstr(a, "Q1\tProt-T5\t3\t0\t0.1000\tGO:A\tP\tIEA\tbinds \"X\", and\\tY\\\\\tP1\tHomo sapiens\t\t0\t1\t"
-                            "10\t12\tMKVLA\tMKVLAW\t0.9000\t0.8000\t0.8000\t412.0000\t0.1250\t8.0000\t10\t12\t0.9000\t"
-                            "0.9000\t413.0000\t0.0000\t7.0000\tcosine\t0.5\n"));
+  assert_non_null(strstr(
+      a, "Q1\tProt-T5\t3\t0\t0.1000\tGO:A\tP\tIEA\tbinds \"X\", and\\tY\\\\\tP1\tHomo sapiens\t\t0\t1\t"
+         "10\t12\tMKVLA\tMKVLAW\t0.9000\t0.8000\t0.8000\t412.0000\t0.1250\t8.0000\t10\t12\t0.9000\t"
+         "0.9000\t413.0000\t0.0000\t7.0000\tcosine\t0.5\n"));
   assert_non_null(strstr(a, "Q1\tESM\t1\t\t0.2500\tGO:A\t"));
   assert_non_null(strstr(a, "\t0.7500\t\t\t\t\t\t10\t12\t\t\t\t\t\tcosine\t\n"));
   const fc_raw_row *r = fc_raw_table_row(u, 0);
@@ -364,19 +370,22 @@ static void test_csv_tree(void **state) {
   fc_raw_write_opts wo;
   fc_raw_write_opts_default(&wo);
   wo.keep_sequences = 0;
-  for (int pass = 0; pass < 2; pass++) assert_int_equal(fc_raw_write_csv_tree(t, g_dir, &wo, NULL), FC_OK);
+  for (int pass = 0; pass < 2; pass++)
+    assert_int_equal(fc_raw_write_csv_tree(t, g_dir, &wo, NULL), FC_OK);
   char *p = fc_sprintf("%s/raw_results/prot-t5/layer_0/abc.csv", g_dir);
   char *a = slurp(p);
   assert_non_null(a);
-  const char *hdr = "accession,model_name,embedding_type_id,layer_index,distance,go_id,category,evidence_code,"
-                    "go_description,protein_id,organism,gene_name,query_idx,ref_idx,query_len,ref_len,"
-                    "reliability_index,identity,similarity,alignment_score,gaps_percentage,alignment_length,"
-                    "length_query,length_reference,identity_sw,similarity_sw,alignment_score_sw,"
-                    "gaps_percentage_sw,alignment_length_sw,distance_metric,distance_threshold\n";
-  char *want = fc_sprintf("%sAbC,Prot-T5,3,0,0.1000,GO:A,P,IEA,\"binds \"\"X\"\", and\tY\\\",P1,Homo sapiens,,0,1,10,"
-                          "12,0.9000,0.8000,0.8000,412.0000,0.1250,8.0000,10,12,0.9000,0.9000,413.0000,0.0000,"
-                          "7.0000,cosine,0.5\n",
-                          hdr);
+  const char *hdr =
+      "accession,model_name,embedding_type_id,layer_index,distance,go_id,category,evidence_code,"
+      "go_description,protein_id,organism,gene_name,query_idx,ref_idx,query_len,ref_len,"
+      "reliability_index,identity,similarity,alignment_score,gaps_percentage,alignment_length,"
+      "length_query,length_reference,identity_sw,similarity_sw,alignment_score_sw,"
+      "gaps_percentage_sw,alignment_length_sw,distance_metric,distance_threshold\n";
+  char *want =
+      fc_sprintf("%sAbC,Prot-T5,3,0,0.1000,GO:A,P,IEA,\"binds \"\"X\"\", and\tY\\\",P1,Homo sapiens,,0,1,10,"
+                 "12,0.9000,0.8000,0.8000,412.0000,0.1250,8.0000,10,12,0.9000,0.9000,413.0000,0.0000,"
+                 "7.0000,cosine,0.5\n",
+                 hdr);
   assert_string_equal(a, want);
   free(want);
   free(a);
@@ -385,7 +394,8 @@ static void test_csv_tree(void **state) {
   a = slurp(p);
   assert_non_null(a);
   int lines = 0;
-  for (char *c = a; *c; c++) lines += *c == '\n';
+  for (char *c = a; *c; c++)
+    lines += *c == '\n';
   assert_int_equal(lines, 3); /* header + 2 rows, written once even though the tree was written twice */
   free(a);
   free(p);
@@ -408,12 +418,33 @@ static void test_csv_tree(void **state) {
 
 static void test_format_f32(void **state) {
   (void)state;
-  const float v[] = {1e-5f, 1e-6f, 1e-7f, 0.4f, 1.0f, -0.0f, 0.0f, 123456789.0f, 1e12f, 1e13f,
-                     1e14f, 3.4e38f, 0.1f + 0.2f, 1.0f / 3, 1.5e13f, 1.234e-8f, 1.5e-7f, 2.5e-6f, 9.999999e12f,
-                     -1e-9f, 1.1754944e-38f, 1e-45f, NAN, INFINITY};
-  const char *want[] = {"0.00001", "0.000001", "1e-7", "0.4", "1.0", "-0.0", "0.0", "123456790.0",
-                        "1000000000000.0", "1e+13", "1e+14", "3.4e+38", "0.3", "0.33333334", "1.5e+13", "1.234e-8",
-                        "1.5e-7", "0.0000025", "9999999000000.0", "-1e-9", "1.1754944e-38", "1e-45", "NaN", "inf"};
+  const float v[] = {1e-5f,   1e-6f,   1e-7f,        0.4f,    1.0f,           -0.0f,    0.0f,    123456789.0f,
+                     1e12f,   1e13f,   1e14f,        3.4e38f, 0.1f + 0.2f,    1.0f / 3, 1.5e13f, 1.234e-8f,
+                     1.5e-7f, 2.5e-6f, 9.999999e12f, -1e-9f,  1.1754944e-38f, 1e-45f,   NAN,     INFINITY};
+  const char *want[] = {"0.00001",
+                        "0.000001",
+                        "1e-7",
+                        "0.4",
+                        "1.0",
+                        "-0.0",
+                        "0.0",
+                        "123456790.0",
+                        "1000000000000.0",
+                        "1e+13",
+                        "1e+14",
+                        "3.4e+38",
+                        "0.3",
+                        "0.33333334",
+                        "1.5e+13",
+                        "1.234e-8",
+                        "1.5e-7",
+                        "0.0000025",
+                        "9999999000000.0",
+                        "-1e-9",
+                        "1.1754944e-38",
+                        "1e-45",
+                        "NaN",
+                        "inf"};
   char b[32], c[32];
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     fc_format_f32(v[i], b);
@@ -448,8 +479,9 @@ static void test_format_f32(void **state) {
 /* "%.{p}f" fast path vs snprintf on random doubles of many magnitudes, ties and awkward values. */
 static void test_fixed_fast(void **state) {
   (void)state;
-  const double special[] = {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, 0.00005, 0.00015, 0.12345, -0.00001, 412.0, 1e13,
-                            99999.99995, 0.1 + 0.2, 1.0 / 3, 123456789.123456789};
+  const double special[] = {
+      0.0,     -0.0,     0.5,   1.5,  2.5,         -0.5,      0.00005, 0.00015,
+      0.12345, -0.00001, 412.0, 1e13, 99999.99995, 0.1 + 0.2, 1.0 / 3, 123456789.123456789};
   char a[64], b[64];
   for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
     for (int p = 0; p <= 9; p++) {
@@ -483,10 +515,14 @@ static void test_fixed_fast(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_summary_shipped_config), cmocka_unit_test(test_summary_weights),
-      cmocka_unit_test(test_topgo),                  cmocka_unit_test(test_tsv_roundtrip),
-      cmocka_unit_test(test_tsv_damaged),            cmocka_unit_test(test_csv_tree),
-      cmocka_unit_test(test_format_f32),             cmocka_unit_test(test_fixed_fast),
+      cmocka_unit_test(test_summary_shipped_config),
+      cmocka_unit_test(test_summary_weights),
+      cmocka_unit_test(test_topgo),
+      cmocka_unit_test(test_tsv_roundtrip),
+      cmocka_unit_test(test_tsv_damaged),
+      cmocka_unit_test(test_csv_tree),
+      cmocka_unit_test(test_format_f32),
+      cmocka_unit_test(test_fixed_fast),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -88,8 +88,8 @@ fc_status fc_raw_read_tsv(const char *path, fc_raw_table *t, fc_error *err);
 typedef enum { FC_AGG_MIN = 0, FC_AGG_MAX = 1, FC_AGG_MEAN = 2 } fc_agg_fun;
 
 typedef struct {
-  char *name;     /* raw column: reliability_index, identity, distance, identity_sw, ... */
-  char **funs;    /* as given in config: "min" | "max" | "mean" | "avg"; others ignored with a warning */
+  char *name;  /* raw column: reliability_index, identity, distance, identity_sw, ... */
+  char **funs; /* as given in config: "min" | "max" | "mean" | "avg"; others ignored with a warning */
   size_t n_funs;
 } fc_summary_metric;
 
@@ -105,7 +105,7 @@ typedef struct {
 
 typedef struct {
   char *key;
-  int is_number;       /* 1: value applies; 0: per-fun list in funs */
+  int is_number; /* 1: value applies; 0: per-fun list in funs */
   double value;
   fc_weight_fun *funs; /* (fun, number) pairs, in order */
   size_t n_funs;

@@ -36,14 +36,17 @@ static fc_status one(int local, const char *q, int lq, const char *r, int lr, co
   if (lq == 0 || lr == 0) return FC_OK;
   parasail_result_t *res = local ? parasail_sw_trace_striped_32(q, lq, r, lr, GAP_OPEN, GAP_EXTEND, mat)
                                  : parasail_nw_trace_striped_32(q, lq, r, lr, GAP_OPEN, GAP_EXTEND, mat);
-  if (!res) return fc_error_set(err, FC_ENOMEM, "align: parasail failed (out of memory?) for lengths %d x %d", lq, lr);
+  if (!res)
+    return fc_error_set(err, FC_ENOMEM, "align: parasail failed (out of memory?) for lengths %d x %d", lq,
+                        lr);
   double score = parasail_result_get_score(res);
   if (local && score <= 0) { /* empty local alignment */
     m->score = score;
     parasail_result_free(res);
     return FC_OK;
   }
-  parasail_traceback_t *tb = parasail_result_get_traceback_extra(res, q, lq, r, lr, mat, '|', ':', '.', 0, NULL);
+  parasail_traceback_t *tb =
+      parasail_result_get_traceback_extra(res, q, lq, r, lr, mat, '|', ':', '.', 0, NULL);
   if (!tb) {
     parasail_result_free(res);
     return fc_error_set(err, FC_ENOMEM, "align: parasail traceback failed for lengths %d x %d", lq, lr);
@@ -120,7 +123,8 @@ fc_status fc_align_many(const char *const *q, const char *const *r, size_t n, in
     for (; started < threads; started++)
       if (pthread_create(&tid[started], NULL, worker, &p) != 0) break;
   if (started == 0) worker(&p); /* no threads: do it here */
-  for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  for (int i = 0; i < started; i++)
+    pthread_join(tid[i], NULL);
   free(tid);
   fc_progress_finish(p.pg);
   pthread_mutex_destroy(&p.mu);

@@ -15,7 +15,8 @@ static int layout(int neg, const char *digits, int n, int kk, char *buf) {
   if (k >= 0 && kk <= 13) {
     memcpy(o, digits, (size_t)n);
     o += n;
-    for (int i = 0; i < k; i++) *o++ = '0';
+    for (int i = 0; i < k; i++)
+      *o++ = '0';
     *o++ = '.';
     *o++ = '0';
   } else if (kk > 0 && kk <= 13) {
@@ -27,7 +28,8 @@ static int layout(int neg, const char *digits, int n, int kk, char *buf) {
   } else if (kk > -6 && kk <= 0) {
     *o++ = '0';
     *o++ = '.';
-    for (int i = 0; i < -kk; i++) *o++ = '0';
+    for (int i = 0; i < -kk; i++)
+      *o++ = '0';
     memcpy(o, digits, (size_t)n);
     o += n;
   } else {
@@ -79,7 +81,8 @@ int fc_format_f32_ref(float v, char *buf) {
   char *e = strchr(tmp, 'e');
   for (char *q = tmp; q < e; q++)
     if (*q != '.') digits[n++] = *q;
-  while (n > 1 && digits[n - 1] == '0') n--;
+  while (n > 1 && digits[n - 1] == '0')
+    n--;
   int exp10 = atoi(e + 1);
   return layout(v < 0, digits, n, exp10 + 1, buf);
 }
@@ -112,8 +115,10 @@ int fc_format_f32(float v, char *buf) {
   if (a < 1e-30f || a > 1e30f) return fc_format_f32_ref(v, buf);
   double x = (double)a;
   int e = (int)floor(log10(x)); /* 10^e <= x < 10^(e+1), maybe off by one */
-  if (x < scale10(1.0, e)) e--;
-  else if (x >= scale10(1.0, e + 1)) e++;
+  if (x < scale10(1.0, e))
+    e--;
+  else if (x >= scale10(1.0, e + 1))
+    e++;
   for (int p = 1; p <= 9; p++) {
     int sh = p - 1 - e;
     double m = nearbyint(scale10(x, sh));
@@ -133,7 +138,8 @@ int fc_format_f32(float v, char *buf) {
         digits[i] = (char)('0' + mi % 10);
         mi /= 10;
       }
-      while (n > 1 && digits[n - 1] == '0') n--;
+      while (n > 1 && digits[n - 1] == '0')
+        n--;
       return layout(v < 0, digits, n, ee + 1, buf);
     }
   }
@@ -157,7 +163,8 @@ int fc__fixed_fast(double x, int prec, char *buf) {
     tmp[n++] = (char)('0' + r % 10);
     r /= 10;
   } while (r);
-  while (n <= prec) tmp[n++] = '0'; /* at least one integer digit */
+  while (n <= prec)
+    tmp[n++] = '0'; /* at least one integer digit */
   char *o = buf;
   if (signbit(x)) *o++ = '-';
   for (int i = n - 1; i >= 0; i--) {

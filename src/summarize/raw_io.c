@@ -45,14 +45,39 @@ enum {
   C_NCOLS
 };
 
-static const char *const COLS[C_NCOLS] = {
-    "accession",       "model_name",         "embedding_type_id", "layer_index",       "distance",
-    "go_id",           "category",           "evidence_code",     "go_description",    "protein_id",
-    "organism",        "gene_name",          "query_idx",         "ref_idx",           "query_len",
-    "ref_len",         "sequence_query",     "sequence_reference", "reliability_index", "identity",
-    "similarity",      "alignment_score",    "gaps_percentage",   "alignment_length",  "length_query",
-    "length_reference", "identity_sw",       "similarity_sw",     "alignment_score_sw", "gaps_percentage_sw",
-    "alignment_length_sw", "distance_metric", "distance_threshold"};
+static const char *const COLS[C_NCOLS] = {"accession",
+                                          "model_name",
+                                          "embedding_type_id",
+                                          "layer_index",
+                                          "distance",
+                                          "go_id",
+                                          "category",
+                                          "evidence_code",
+                                          "go_description",
+                                          "protein_id",
+                                          "organism",
+                                          "gene_name",
+                                          "query_idx",
+                                          "ref_idx",
+                                          "query_len",
+                                          "ref_len",
+                                          "sequence_query",
+                                          "sequence_reference",
+                                          "reliability_index",
+                                          "identity",
+                                          "similarity",
+                                          "alignment_score",
+                                          "gaps_percentage",
+                                          "alignment_length",
+                                          "length_query",
+                                          "length_reference",
+                                          "identity_sw",
+                                          "similarity_sw",
+                                          "alignment_score_sw",
+                                          "gaps_percentage_sw",
+                                          "alignment_length_sw",
+                                          "distance_metric",
+                                          "distance_threshold"};
 
 void fc_raw_write_opts_default(fc_raw_write_opts *o) {
   o->keep_sequences = 1;
@@ -79,11 +104,20 @@ void fc__put_tsv_field(FILE *fp, const char *s) {
   }
   for (const char *p = s; *p; p++) {
     switch (*p) {
-    case '\\': fputs("\\\\", fp); break;
-    case '\t': fputs("\\t", fp); break;
-    case '\n': fputs("\\n", fp); break;
-    case '\r': fputs("\\r", fp); break;
-    default: fputc(*p, fp);
+    case '\\':
+      fputs("\\\\", fp);
+      break;
+    case '\t':
+      fputs("\\t", fp);
+      break;
+    case '\n':
+      fputs("\\n", fp);
+      break;
+    case '\r':
+      fputs("\\r", fp);
+      break;
+    default:
+      fputc(*p, fp);
     }
   }
 }
@@ -210,22 +244,26 @@ fc_status fc_raw_write_tsv(const fc_raw_table *t, const char *path, const fc_raw
   row_writer w;
   writer_init(&w, f.fp, '\t', opts);
   write_header(&w);
-  for (size_t i = 0; i < t->nrows; i++) write_row(&w, t, &t->rows[i]);
+  for (size_t i = 0; i < t->nrows; i++)
+    write_row(&w, t, &t->rows[i]);
   return fc_atomic_commit(&f, err);
 }
 
 char *fc_sanitize_name(const char *s) {
   if (!s) s = "";
-  while (*s && isspace((unsigned char)*s)) s++;
+  while (*s && isspace((unsigned char)*s))
+    s++;
   size_t n = strlen(s);
-  while (n && isspace((unsigned char)s[n - 1])) n--;
+  while (n && isspace((unsigned char)s[n - 1]))
+    n--;
   char *out = malloc(n + 6);
   if (!out) return NULL;
   size_t o = 0;
   for (size_t i = 0; i < n;) {
     unsigned char c = (unsigned char)s[i];
     if (isspace(c)) {
-      while (i < n && isspace((unsigned char)s[i])) i++;
+      while (i < n && isspace((unsigned char)s[i]))
+        i++;
       out[o++] = '_';
       continue;
     }
@@ -265,7 +303,8 @@ static long make_names(const fc_raw_table *t, const uint32_t *rank, const uint32
   name_slot *s = malloc((n ? n : 1) * sizeof *s);
   if (!s) return -1;
   size_t m = 0;
-  for (size_t i = 0; i < n; i++) s[m++] = (name_slot){ids[i], rank[ids[i]], NULL};
+  for (size_t i = 0; i < n; i++)
+    s[m++] = (name_slot){ids[i], rank[ids[i]], NULL};
   qsort(s, m, sizeof *s, cmp_slot_rank);
   size_t u = 0;
   for (size_t i = 0; i < m; i++)
@@ -274,7 +313,8 @@ static long make_names(const fc_raw_table *t, const uint32_t *rank, const uint32
   for (size_t i = 0; i < m; i++) {
     s[i].name = fc_sanitize_name(fc_raw_table_str(t, s[i].id));
     if (!s[i].name) {
-      for (size_t j = 0; j < i; j++) free(s[j].name);
+      for (size_t j = 0; j < i; j++)
+        free(s[j].name);
       free(s);
       return -1;
     }
@@ -282,11 +322,13 @@ static long make_names(const fc_raw_table *t, const uint32_t *rank, const uint32
   qsort(s, m, sizeof *s, cmp_slot_name_rank);
   for (size_t i = 0; i < m;) {
     size_t j = i + 1;
-    while (j < m && strcmp(s[i].name, s[j].name) == 0) j++;
+    while (j < m && strcmp(s[i].name, s[j].name) == 0)
+      j++;
     for (size_t q = i + 1; q < j; q++) {
       char *nn = fc_sprintf("%s~%zu", s[q].name, q - i + 1);
       if (!nn) {
-        for (size_t z = 0; z < m; z++) free(s[z].name);
+        for (size_t z = 0; z < m; z++)
+          free(s[z].name);
         free(s);
         return -1;
       }
@@ -332,7 +374,8 @@ static int cmp_tree(const void *a, const void *b, void *arg) {
 
 static void free_slots(name_slot *s, long m) {
   if (!s) return;
-  for (long i = 0; i < m; i++) free(s[i].name);
+  for (long i = 0; i < m; i++)
+    free(s[i].name);
   free(s);
 }
 
@@ -340,7 +383,8 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
                                 const fc_raw_write_opts *opts, fc_error *err) {
   fc_status st = FC_OK;
   size_t n = t->nrows;
-  uint32_t *rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, accession)));
+  uint32_t *rank =
+      fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, accession)));
   uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
   uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
   name_slot *models = NULL, *accs = NULL;
@@ -354,14 +398,16 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
     st = fc_error_set(err, FC_EUNSUPPORTED, "raw CSV tree: more than 2^32 rows");
     goto done;
   }
-  for (size_t i = 0; i < n; i++) ids[i] = t->rows[i].model_name;
+  for (size_t i = 0; i < n; i++)
+    ids[i] = t->rows[i].model_name;
   nm = make_names(t, rank, ids, n, &models);
   if (nm < 0) {
     nm = 0;
     st = fc_error_set(err, FC_ENOMEM, "raw CSV tree: out of memory");
     goto done;
   }
-  for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+  for (size_t i = 0; i < n; i++)
+    idx[i] = (uint32_t)i;
   tree_ctx ctx = {t->rows, rank};
   qsort_r(idx, n, sizeof *idx, cmp_tree, &ctx);
 
@@ -375,7 +421,8 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
            t->rows[idx[e]].layer_index == r0->layer_index)
       e++;
     size_t nids = 0;
-    for (size_t j = i; j < e; j++) ids[nids++] = t->rows[idx[j]].accession;
+    for (size_t j = i; j < e; j++)
+      ids[nids++] = t->rows[idx[j]].accession;
     free_slots(accs, na);
     accs = NULL;
     na = make_names(t, rank, ids, nids, &accs);
@@ -396,7 +443,8 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
     for (size_t j = i; j < e && st == FC_OK;) {
       uint32_t acc = t->rows[idx[j]].accession;
       size_t k = j;
-      while (k < e && t->rows[idx[k]].accession == acc) k++;
+      while (k < e && t->rows[idx[k]].accession == acc)
+        k++;
       char *path = fc_sprintf("%s/%s.csv", dir, slot_name(accs, na, rank[acc]));
       fc_atomic_file f;
       if (!path) {
@@ -405,7 +453,8 @@ fc_status fc_raw_write_csv_tree(const fc_raw_table *t, const char *experiment_di
         row_writer w;
         writer_init(&w, f.fp, ',', opts);
         write_header(&w);
-        for (size_t q = j; q < k; q++) write_row(&w, t, &t->rows[idx[q]]);
+        for (size_t q = j; q < k; q++)
+          write_row(&w, t, &t->rows[idx[q]]);
         st = fc_atomic_commit(&f, err);
       }
       free(path);
@@ -437,18 +486,28 @@ static int unescape_tsv(char *s) {
     }
     p++;
     switch (*p) {
-    case '\\': *o++ = '\\'; break;
-    case 't': *o++ = '\t'; break;
-    case 'n': *o++ = '\n'; break;
-    case 'r': *o++ = '\r'; break;
-    default: return -1;
+    case '\\':
+      *o++ = '\\';
+      break;
+    case 't':
+      *o++ = '\t';
+      break;
+    case 'n':
+      *o++ = '\n';
+      break;
+    case 'r':
+      *o++ = '\r';
+      break;
+    default:
+      return -1;
     }
   }
   *o = '\0';
   return 0;
 }
 
-static const double P10F[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+static const double P10F[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                              1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 /* Clinger's fast path: at most 15 significant digits and 15 decimals -> mantissa / 10^d is one correctly
  * rounded division, the same double strtod gives. Anything else goes to strtod. */
@@ -561,12 +620,12 @@ fc_status fc_raw_read_tsv(const char *path, fc_raw_table *t, fc_error *err) {
     memset(&r, 0, sizeof r);
     int bad = -1;
     long long iv = 0;
-    static const int strcols[] = {C_ACCESSION, C_MODEL,    C_GO,   C_CATEGORY, C_EVIDENCE,
-                                  C_GODESC,    C_PROTEIN,  C_ORGANISM, C_GENE, C_SEQQ,
-                                  C_SEQR,      C_METRIC,   C_THRESHOLD};
-    uint32_t *strdst[] = {&r.accession,  &r.model_name,     &r.go_id,           &r.category, &r.evidence_code,
-                          &r.go_description, &r.protein_id, &r.organism,        &r.gene_name,
-                          &r.sequence_query, &r.sequence_reference, &r.distance_metric,
+    static const int strcols[] = {C_ACCESSION, C_MODEL, C_GO,   C_CATEGORY, C_EVIDENCE, C_GODESC,   C_PROTEIN,
+                                  C_ORGANISM,  C_GENE,  C_SEQQ, C_SEQR,     C_METRIC,   C_THRESHOLD};
+    uint32_t *strdst[] = {&r.accession,         &r.model_name,         &r.go_id,
+                          &r.category,          &r.evidence_code,      &r.go_description,
+                          &r.protein_id,        &r.organism,           &r.gene_name,
+                          &r.sequence_query,    &r.sequence_reference, &r.distance_metric,
                           &r.distance_threshold};
     for (size_t s = 0; s < sizeof strcols / sizeof strcols[0] && bad < 0; s++) {
       if (*v[strcols[s]] && unescape_tsv(v[strcols[s]]) != 0) {
@@ -607,14 +666,15 @@ fc_status fc_raw_read_tsv(const char *path, fc_raw_table *t, fc_error *err) {
       r.query_len = iout[2];
       r.ref_len = iout[3];
     }
-    static const int fcols[] = {C_ID, C_SIM, C_SCORE, C_GAPS, C_ALEN, C_ID_SW, C_SIM_SW, C_SCORE_SW, C_GAPS_SW,
-                                C_ALEN_SW};
-    double *fdst[] = {&r.identity,    &r.similarity,    &r.alignment_score,    &r.gaps_percentage,
-                      &r.alignment_length, &r.identity_sw, &r.similarity_sw, &r.alignment_score_sw,
+    static const int fcols[] = {C_ID,    C_SIM,    C_SCORE,    C_GAPS,    C_ALEN,
+                                C_ID_SW, C_SIM_SW, C_SCORE_SW, C_GAPS_SW, C_ALEN_SW};
+    double *fdst[] = {&r.identity,           &r.similarity,         &r.alignment_score, &r.gaps_percentage,
+                      &r.alignment_length,   &r.identity_sw,        &r.similarity_sw,   &r.alignment_score_sw,
                       &r.gaps_percentage_sw, &r.alignment_length_sw};
     if (bad < 0) {
       int nempty = 0;
-      for (int k = 0; k < 10; k++) nempty += !*v[fcols[k]];
+      for (int k = 0; k < 10; k++)
+        nempty += !*v[fcols[k]];
       if (nempty == 10) {
         r.has_alignment = 0;
       } else {

@@ -37,11 +37,13 @@ void fc_raw_table_free(fc_raw_table *t) {
 static int rehash(fc_raw_table *t, size_t cap) {
   uint32_t *slots = malloc(cap * sizeof *slots);
   if (!slots) return -1;
-  for (size_t i = 0; i < cap; i++) slots[i] = UINT32_MAX;
+  for (size_t i = 0; i < cap; i++)
+    slots[i] = UINT32_MAX;
   for (size_t id = 0; id < t->nstr; id++) {
     uint64_t h = hash_bytes(t->pool + t->offs[id], t->lens[id]);
     size_t j = (size_t)h & (cap - 1);
-    while (slots[j] != UINT32_MAX) j = (j + 1) & (cap - 1);
+    while (slots[j] != UINT32_MAX)
+      j = (j + 1) & (cap - 1);
     slots[j] = (uint32_t)id;
   }
   free(t->slots);
@@ -78,7 +80,8 @@ uint32_t fc_raw_table_intern_n(fc_raw_table *t, const char *s, size_t n) {
   }
   if (t->pool_len + n + 1 > t->pool_cap) {
     size_t cap = t->pool_cap ? t->pool_cap : 65536;
-    while (cap < t->pool_len + n + 1) cap *= 2;
+    while (cap < t->pool_len + n + 1)
+      cap *= 2;
     char *p = realloc(t->pool, cap);
     if (!p) return UINT32_MAX;
     t->pool = p;
@@ -104,18 +107,21 @@ const char *fc_raw_table_str(const fc_raw_table *t, uint32_t id) {
   return t->pool + t->offs[id];
 }
 
-size_t fc_raw_table_nstrings(const fc_raw_table *t) { return t->nstr; }
+size_t fc_raw_table_nstrings(const fc_raw_table *t) {
+  return t->nstr;
+}
 
 fc_status fc_raw_table_append(fc_raw_table *t, const fc_raw_row *row, fc_error *err) {
-  const uint32_t ids[] = {row->accession,     row->model_name,     row->go_id,
-                          row->category,      row->evidence_code,  row->go_description,
-                          row->protein_id,    row->organism,       row->gene_name,
-                          row->sequence_query, row->sequence_reference, row->distance_metric,
+  const uint32_t ids[] = {row->accession,         row->model_name,         row->go_id,
+                          row->category,          row->evidence_code,      row->go_description,
+                          row->protein_id,        row->organism,           row->gene_name,
+                          row->sequence_query,    row->sequence_reference, row->distance_metric,
                           row->distance_threshold};
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
     if (ids[i] >= t->nstr)
-      return fc_error_set(err, FC_EINVAL, "raw table: row %zu has string id %u outside the pool (%zu strings)",
-                          t->nrows, ids[i], t->nstr);
+      return fc_error_set(err, FC_EINVAL,
+                          "raw table: row %zu has string id %u outside the pool (%zu strings)", t->nrows,
+                          ids[i], t->nstr);
   if (t->nrows == t->row_cap) {
     size_t cap = t->row_cap ? t->row_cap * 2 : 1024;
     fc_raw_row *r = realloc(t->rows, cap * sizeof *r);
@@ -127,9 +133,13 @@ fc_status fc_raw_table_append(fc_raw_table *t, const fc_raw_row *row, fc_error *
   return FC_OK;
 }
 
-size_t fc_raw_table_size(const fc_raw_table *t) { return t ? t->nrows : 0; }
+size_t fc_raw_table_size(const fc_raw_table *t) {
+  return t ? t->nrows : 0;
+}
 
-fc_raw_row *fc_raw_table_row(fc_raw_table *t, size_t i) { return i < t->nrows ? &t->rows[i] : NULL; }
+fc_raw_row *fc_raw_table_row(fc_raw_table *t, size_t i) {
+  return i < t->nrows ? &t->rows[i] : NULL;
+}
 
 const fc_raw_row *fc_raw_table_row_const(const fc_raw_table *t, size_t i) {
   return i < t->nrows ? &t->rows[i] : NULL;
@@ -162,14 +172,17 @@ uint32_t *fc__string_ranks(const fc_raw_table *t, const size_t *fields, int nfie
     return NULL;
   }
   /* rank doubles as the "used" mark before the sort */
-  for (size_t i = 0; i < t->nstr; i++) rank[i] = UINT32_MAX;
+  for (size_t i = 0; i < t->nstr; i++)
+    rank[i] = UINT32_MAX;
   for (size_t r = 0; r < t->nrows; r++)
-    for (int f = 0; f < nfields; f++) rank[*(const uint32_t *)((const char *)&t->rows[r] + fields[f])] = 0;
+    for (int f = 0; f < nfields; f++)
+      rank[*(const uint32_t *)((const char *)&t->rows[r] + fields[f])] = 0;
   size_t m = 0;
   for (size_t i = 0; i < t->nstr; i++)
     if (rank[i] == 0) ids[m++] = (uint32_t)i;
   qsort_r(ids, m, sizeof *ids, cmp_ids, (void *)t);
-  for (size_t i = 0; i < m; i++) rank[ids[i]] = (uint32_t)i;
+  for (size_t i = 0; i < m; i++)
+    rank[ids[i]] = (uint32_t)i;
   free(ids);
   return rank;
 }

@@ -21,7 +21,8 @@ struct fc_raw_table {
 /* rank[id] = position in byte order among the strings used by the given row fields (offsetof of uint32_t
  * string-id members of fc_raw_row); UINT32_MAX for strings not used there. Caller frees; NULL on OOM. */
 uint32_t *fc__string_ranks(const fc_raw_table *t, const size_t *fields, int nfields);
-#define FC_RANK_FIELDS(...) (const size_t[]){__VA_ARGS__}, (int)(sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t))
+#define FC_RANK_FIELDS(...)                                                                                  \
+  (const size_t[]){__VA_ARGS__}, (int)(sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t))
 
 /* Writes s as one CSV field (quoted when it holds sep, '"', CR or LF). */
 void fc__put_csv_field(FILE *fp, const char *s, char sep);

@@ -21,7 +21,8 @@ void fc_summary_opts_init(fc_summary_opts *o) {
 void fc_summary_opts_free(fc_summary_opts *o) {
   for (size_t i = 0; i < o->n_metrics; i++) {
     free(o->metrics[i].name);
-    for (size_t j = 0; j < o->metrics[i].n_funs; j++) free(o->metrics[i].funs[j]);
+    for (size_t j = 0; j < o->metrics[i].n_funs; j++)
+      free(o->metrics[i].funs[j]);
     free(o->metrics[i].funs);
   }
   free(o->metrics);
@@ -32,7 +33,8 @@ void fc_summary_opts_free(fc_summary_opts *o) {
   free(o->aliases);
   for (size_t i = 0; i < o->n_weights; i++) {
     free(o->weights[i].key);
-    for (size_t j = 0; j < o->weights[i].n_funs; j++) free(o->weights[i].funs[j].fun);
+    for (size_t j = 0; j < o->weights[i].n_funs; j++)
+      free(o->weights[i].funs[j].fun);
     free(o->weights[i].funs);
   }
   free(o->weights);
@@ -136,8 +138,10 @@ typedef struct {
   int is_int;
 } metric_col;
 
-#define MC(n, f, nl) {n, offsetof(fc_raw_row, f), nl, 0}
-#define MI(n, f) {n, offsetof(fc_raw_row, f), 0, 1}
+#define MC(n, f, nl)                                                                                         \
+  { n, offsetof(fc_raw_row, f), nl, 0 }
+#define MI(n, f)                                                                                             \
+  { n, offsetof(fc_raw_row, f), 0, 1 }
 static const metric_col METRIC_COLS[] = {
     MC("distance", distance, 0),
     MC("reliability_index", reliability_index, 0),
@@ -168,14 +172,21 @@ typedef struct {
 static int norm_fun(const char *s, fc_agg_fun *f) {
   char b[16];
   size_t n = 0;
-  while (*s && isspace((unsigned char)*s)) s++;
-  for (; *s && n < sizeof b - 1; s++) b[n++] = (char)tolower((unsigned char)*s);
-  while (n && isspace((unsigned char)b[n - 1])) n--;
+  while (*s && isspace((unsigned char)*s))
+    s++;
+  for (; *s && n < sizeof b - 1; s++)
+    b[n++] = (char)tolower((unsigned char)*s);
+  while (n && isspace((unsigned char)b[n - 1]))
+    n--;
   b[n] = '\0';
-  if (!strcmp(b, "min")) *f = FC_AGG_MIN;
-  else if (!strcmp(b, "max")) *f = FC_AGG_MAX;
-  else if (!strcmp(b, "mean") || !strcmp(b, "avg")) *f = FC_AGG_MEAN;
-  else return -1;
+  if (!strcmp(b, "min"))
+    *f = FC_AGG_MIN;
+  else if (!strcmp(b, "max"))
+    *f = FC_AGG_MAX;
+  else if (!strcmp(b, "mean") || !strcmp(b, "avg"))
+    *f = FC_AGG_MEAN;
+  else
+    return -1;
   return 0;
 }
 static const char *const FUN_NAME[] = {"min", "max", "mean"};
@@ -214,13 +225,15 @@ static int resolve_weight(const fc_summary_opts *o, const char *metric, const ch
 }
 
 static void free_items(item *it, size_t n) {
-  for (size_t i = 0; i < n; i++) free(it[i].name);
+  for (size_t i = 0; i < n; i++)
+    free(it[i].name);
   free(it);
 }
 
 static fc_status build_items(const fc_summary_opts *o, item **out, size_t *nout, double *W, fc_error *err) {
   size_t cap = 1;
-  for (size_t i = 0; i < o->n_metrics; i++) cap += o->metrics[i].n_funs;
+  for (size_t i = 0; i < o->n_metrics; i++)
+    cap += o->metrics[i].n_funs;
   item *it = calloc(cap, sizeof *it);
   if (!it) return fc_error_set(err, FC_ENOMEM, "summary: out of memory");
   size_t n = 0;
@@ -251,7 +264,8 @@ static fc_status build_items(const fc_summary_opts *o, item **out, size_t *nout,
         return fc_error_set(err, FC_ENOMEM, "summary: out of memory");
       }
       int dup = 0;
-      for (size_t q = 0; q < n; q++) dup |= !strcmp(it[q].name, name);
+      for (size_t q = 0; q < n; q++)
+        dup |= !strcmp(it[q].name, name);
       if (dup) {
         fc_log_warn("summary: column '%s' requested twice; kept once", name);
         free(name);
@@ -325,7 +339,7 @@ static int cmp_skey(const void *a, const void *b) {
 }
 
 typedef struct {
-  uint32_t model;      /* string id */
+  uint32_t model; /* string id */
   uint32_t model_rank;
   int32_t layer;
 } combo;
@@ -354,7 +368,8 @@ static fc_status find_combos(const fc_raw_table *t, const uint32_t *rank, combo 
       continue;
     }
     size_t j = 0;
-    while (j < n && !(c[j].model == r->model_name && c[j].layer == r->layer_index)) j++;
+    while (j < n && !(c[j].model == r->model_name && c[j].layer == r->layer_index))
+      j++;
     if (j == n) {
       if (n == cap) {
         cap = cap ? cap * 2 : 16;
@@ -384,7 +399,8 @@ static fc_status find_combos(const fc_raw_table *t, const uint32_t *rank, combo 
   for (size_t j = 0; j < n; j++)
     for (size_t q = 0; q < n; q++)
       if (sorted[q].model == c[j].model && sorted[q].layer == c[j].layer) remap[j] = (uint32_t)q;
-  for (size_t i = 0; i < t->nrows; i++) combo_of[i] = remap[combo_of[i]];
+  for (size_t i = 0; i < t->nrows; i++)
+    combo_of[i] = remap[combo_of[i]];
   free(c);
   free(remap);
   *out = sorted;
@@ -402,7 +418,8 @@ typedef struct {
 static void sb_put(sbuf *s, const char *p, size_t n) {
   if (s->n + n + 1 > s->cap) {
     size_t cap = s->cap ? s->cap : 4096;
-    while (cap < s->n + n + 1) cap *= 2;
+    while (cap < s->n + n + 1)
+      cap *= 2;
     char *nb = realloc(s->b, cap);
     if (!nb) {
       s->oom = 1;
@@ -414,7 +431,9 @@ static void sb_put(sbuf *s, const char *p, size_t n) {
   memcpy(s->b + s->n, p, n);
   s->n += n;
 }
-static void sb_str(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
+static void sb_str(sbuf *s, const char *p) {
+  sb_put(s, p, strlen(p));
+}
 static void sb_csv(sbuf *s, const char *p) {
   if (!strpbrk(p, ",\"\r\n")) {
     sb_str(s, p);
@@ -468,7 +487,9 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
     st = fc_error_set(err, FC_EUNSUPPORTED, "summary: more than 2^32 raw rows");
     goto done;
   }
-  rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, accession), offsetof(fc_raw_row, go_id), offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, protein_id)));
+  rank =
+      fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, accession), offsetof(fc_raw_row, go_id),
+                                         offsetof(fc_raw_row, model_name), offsetof(fc_raw_row, protein_id)));
   combo_of = malloc((nrows ? nrows : 1) * sizeof *combo_of);
   keys = malloc((nrows ? nrows : 1) * sizeof *keys);
   prots = malloc((nrows ? nrows : 1) * sizeof *prots);
@@ -480,14 +501,15 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
   if (st) goto done;
   for (size_t i = 0; i < nrows; i++) {
     const fc_raw_row *r = &t->rows[i];
-    keys[i] = (skey){rank[r->accession], rank[r->go_id], combo_of[i], rank[r->protein_id], r->ref_idx,
-                     (uint32_t)i};
+    keys[i] =
+        (skey){rank[r->accession], rank[r->go_id], combo_of[i], rank[r->protein_id], r->ref_idx, (uint32_t)i};
   }
   qsort(keys, nrows, sizeof *keys, cmp_skey);
 
   /* per-combo output columns: item values (+ weighted) then final_score */
   size_t ncols = 0;
-  for (size_t i = 0; i < nitems; i++) ncols += 1 + (weighting && items[i].weighted);
+  for (size_t i = 0; i < nitems; i++)
+    ncols += 1 + (weighting && items[i].weighted);
   ncols += weighting;
   ag = calloc((ncombo ? ncombo : 1) * (nitems ? nitems : 1), sizeof *ag);
   cellv = calloc((ncombo ? ncombo : 1) * (ncols ? ncols : 1), sizeof *cellv);
@@ -541,7 +563,8 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
   char num[40];
   while (g < nrows) {
     size_t ge = g;
-    while (ge < nrows && keys[ge].acc == keys[g].acc && keys[ge].go == keys[g].go) ge++;
+    while (ge < nrows && keys[ge].acc == keys[g].acc && keys[ge].go == keys[g].go)
+      ge++;
     const fc_raw_row *r0 = &t->rows[keys[g].row];
     /* term_count and proteins */
     size_t term_count = 0, np = 0;
@@ -559,12 +582,15 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
     while (i < ge) {
       uint32_t c = keys[i].combo;
       size_t ce = i;
-      while (ce < ge && keys[ce].combo == c) ce++;
+      while (ce < ge && keys[ce].combo == c)
+        ce++;
       agg *a = &ag[(size_t)c * nitems];
-      for (size_t it = 0; it < nitems; it++) a[it] = (agg){INFINITY, -INFINITY, 0, 0};
+      for (size_t it = 0; it < nitems; it++)
+        a[it] = (agg){INFINITY, -INFINITY, 0, 0};
       size_t nunits = 0;
       for (size_t q = i; q < ce; q++) {
-        int new_unit = rows_mode || q == i || keys[q].ref != keys[q - 1].ref || keys[q].prot != keys[q - 1].prot;
+        int new_unit =
+            rows_mode || q == i || keys[q].ref != keys[q - 1].ref || keys[q].prot != keys[q - 1].prot;
         nunits += new_unit;
         const fc_raw_row *r = &t->rows[keys[q].row];
         for (size_t it = 0; it < nitems; it++) {
@@ -598,7 +624,7 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
           v = 0;
           has = 0;
         } else {
-          v = items[it].fun == FC_AGG_MIN ? a[it].mn
+          v = items[it].fun == FC_AGG_MIN   ? a[it].mn
               : items[it].fun == FC_AGG_MAX ? a[it].mx
                                             : (a[it].n ? a[it].sum / (double)a[it].n : NAN);
           has = !isnan(v);

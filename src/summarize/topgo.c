@@ -1,8 +1,8 @@
 /* TopGO exports (FANTASIA §7.6), deterministic and overwritten whole:
- *   <out>/<model>/layer_<k>|legacy/<category>.topgo : max RI per (accession, go_id) in that model/layer/category
- *   <out>/ensemble/<category>.topgo                  : max RI per (accession, go_id, category) over all
- * Lines "accession\tgo_id\tRI", sorted by accession then go_id (byte order). Rows with an empty category go
- * to unknown.topgo (FANTASIA drops them silently). */
+ *   <out>/<model>/layer_<k>|legacy/<category>.topgo : max RI per (accession, go_id) in that
+ * model/layer/category <out>/ensemble/<category>.topgo                  : max RI per (accession, go_id,
+ * category) over all Lines "accession\tgo_id\tRI", sorted by accession then go_id (byte order). Rows with an
+ * empty category go to unknown.topgo (FANTASIA drops them silently). */
 #include "summarize_internal.h"
 
 #include <math.h>
@@ -39,7 +39,8 @@ static char *component(const char *s, const char *empty) {
 static int fmt_ri(double v, int prec, char *buf, size_t cap) {
   int n = snprintf(buf, cap, "%.*f", prec, v);
   if (!strchr(buf, '.')) return n;
-  while (n > 0 && buf[n - 1] == '0') n--;
+  while (n > 0 && buf[n - 1] == '0')
+    n--;
   if (buf[n - 1] == '.') buf[n++] = '0';
   buf[n] = '\0';
   if (!strcmp(buf, "-0.0")) strcpy(buf, "-0.0");
@@ -69,7 +70,8 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
   size_t ncombo = 0, ccap = 0, unknown_rows = 0;
   char *ensdir = NULL;
   if (n > UINT32_MAX) return fc_error_set(err, FC_EUNSUPPORTED, "topgo: more than 2^32 raw rows");
-  rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, category), offsetof(fc_raw_row, accession), offsetof(fc_raw_row, go_id)));
+  rank = fc__string_ranks(t, FC_RANK_FIELDS(offsetof(fc_raw_row, category), offsetof(fc_raw_row, accession),
+                                            offsetof(fc_raw_row, go_id)));
   keys = malloc((n ? n : 1) * sizeof *keys);
   if (!rank || !keys) {
     st = fc_error_set(err, FC_ENOMEM, "topgo: out of memory");
@@ -141,7 +143,8 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
     /* one category: keys[i..ce) */
     uint32_t catid = t->rows[keys[i].row].category;
     size_t ce = i;
-    while (ce < n && keys[ce].cat == keys[i].cat) ce++;
+    while (ce < n && keys[ce].cat == keys[i].cat)
+      ce++;
     char *cname = component(fc_raw_table_str(t, catid), "unknown");
     char *fname = cname ? fc_sprintf("%s.topgo", cname) : NULL;
     free(cname);
@@ -159,7 +162,8 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
     free(ep);
     for (size_t q = i; q < ce && st == FC_OK;) {
       size_t ge = q;
-      while (ge < ce && keys[ge].acc == keys[q].acc && keys[ge].go == keys[q].go) ge++;
+      while (ge < ce && keys[ge].acc == keys[q].acc && keys[ge].go == keys[q].go)
+        ge++;
       const fc_raw_row *r0 = &t->rows[keys[q].row];
       const char *acc = fc_raw_table_str(t, r0->accession), *go = fc_raw_table_str(t, r0->go_id);
       double emax = -INFINITY;
@@ -207,9 +211,11 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
 done:
   fc_atomic_abort(&ens);
   if (files)
-    for (size_t c = 0; c < ncombo; c++) fc_atomic_abort(&files[c]);
+    for (size_t c = 0; c < ncombo; c++)
+      fc_atomic_abort(&files[c]);
   if (cdir)
-    for (size_t c = 0; c < ncombo; c++) free(cdir[c]);
+    for (size_t c = 0; c < ncombo; c++)
+      free(cdir[c]);
   free(cdir);
   free(files);
   free(ensdir);
