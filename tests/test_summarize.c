@@ -476,6 +476,54 @@ static void test_format_f32(void **state) {
   }
 }
 
+/* Interning: dense ids, stable across rehashes; empty table outputs; bad string ids refused. */
+static void test_table_edges(void **state) {
+  (void)state;
+  fc_raw_table *t = fc_raw_table_new();
+  assert_int_equal(fc_raw_table_intern(t, ""), FC_STR_EMPTY);
+  assert_int_equal(fc_raw_table_intern(t, NULL), FC_STR_EMPTY);
+  char b[32];
+  for (int i = 0; i < 100000; i++) {
+    snprintf(b, sizeof b, "s%d", i);
+    assert_int_equal(fc_raw_table_intern(t, b), (uint32_t)i + 1);
+  }
+  for (int i = 0; i < 100000; i += 997) {
+    snprintf(b, sizeof b, "s%d", i);
+    assert_int_equal(fc_raw_table_intern(t, b), (uint32_t)i + 1);
+    assert_string_equal(fc_raw_table_str(t, (uint32_t)i + 1), b);
+  }
+  assert_int_equal(fc_raw_table_intern_n(t, "s12xyz", 3), 13);
+  assert_string_equal(fc_raw_table_str(t, 999999999u), "");
+  fc_raw_row r;
+  memset(&r, 0, sizeof r);
+  r.go_id = 999999999u;
+  fc_error e;
+  assert_int_equal(fc_raw_table_append(t, &r, &e), FC_EINVAL);
+  assert_int_equal(fc_raw_table_size(t), 0);
+  assert_null(fc_raw_table_row(t, 0));
+  /* empty table: header-only summary and TSV, no TopGO files */
+  fc_summary_opts o;
+  assert_int_equal(fc_summary_opts_fantasia_default(&o), FC_OK);
+  char *p = fc_sprintf("%s/empty.csv", g_dir), *q = fc_sprintf("%s/empty.tsv", g_dir),
+       *d = fc_sprintf("%s/topgo_empty", g_dir);
+  assert_int_equal(fc_summary_write(t, &o, p, NULL), FC_OK);
+  assert_file_eq(p, "accession,go_id,term_count,proteins\n");
+  assert_int_equal(fc_raw_write_tsv(t, q, NULL, NULL), FC_OK);
+  fc_raw_table *u = fc_raw_table_new();
+  assert_int_equal(fc_raw_read_tsv(q, u, NULL), FC_OK);
+  assert_int_equal(fc_raw_table_size(u), 0);
+  assert_int_equal(fc_topgo_write(t, d, NULL), FC_OK);
+  char *ens = fc_sprintf("%s/ensemble", d);
+  assert_false(fc_file_exists(ens));
+  free(ens);
+  free(p);
+  free(q);
+  free(d);
+  fc_summary_opts_free(&o);
+  fc_raw_table_free(u);
+  fc_raw_table_free(t);
+}
+
 /* "%.{p}f" fast path vs snprintf on random doubles of many magnitudes, ties and awkward values. */
 static void test_fixed_fast(void **state) {
   (void)state;
@@ -523,6 +571,7 @@ int main(void) {
       cmocka_unit_test(test_csv_tree),
       cmocka_unit_test(test_format_f32),
       cmocka_unit_test(test_fixed_fast),
+      cmocka_unit_test(test_table_edges),
   };
   return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
