@@ -394,7 +394,7 @@ static fc_status find_combos(const fc_raw_table *t, const uint32_t *rank, combo 
     free(remap);
     return fc_error_set(err, FC_ENOMEM, "summary: out of memory");
   }
-  memcpy(sorted, c, n * sizeof *c);
+  if (n) memcpy(sorted, c, n * sizeof *c);
   qsort(sorted, n, sizeof *sorted, cmp_combo);
   for (size_t j = 0; j < n; j++)
     for (size_t q = 0; q < n; q++)
