@@ -113,7 +113,9 @@ fc_status fc_topgo_write_ex(const fc_raw_table *t, const char *out_dir, int prec
     goto done;
   }
   for (size_t c = 0; c < ncombo; c++) {
-    char *m = component(fc_raw_table_str(t, combos[c].model), "_");
+    const char *mname = fc_raw_table_str(t, combos[c].model);
+    /* a model literally named "ensemble" must not write into the ensemble folder */
+    char *m = !strcmp(mname, "ensemble") ? fc_strdup("_ensemble") : component(mname, "_");
     if (!m) {
       st = fc_error_set(err, FC_ENOMEM, "topgo: out of memory");
       goto done;
