@@ -131,6 +131,8 @@ static void test_summary_shipped_config(void **state) {
   fc_raw_table *t = sample();
   fc_summary_opts o;
   assert_int_equal(fc_summary_opts_fantasia_default(&o), FC_OK);
+  assert_int_equal(o.count_mode, FC_COUNT_HITS); /* the default */
+  o.count_mode = FC_COUNT_HIT_PROTEIN;
   o.k = 2;
   char *path = fc_sprintf("%s/summary.csv", g_dir);
   fc_error e;
@@ -147,6 +149,16 @@ static void test_summary_shipped_config(void **state) {
       h1, h2, h3);
   assert_file_eq(path, want);
   free(want);
+
+  /* default, distinct hits: Q1/GO:A is carried by Prot-T5 refs 1 and 2, ESM ref 5 and the legacy
+   * layer: term_count 4; Prot-T5 count 2/2, mean_id_g (0.8+0.5)/2, mean_id_l (0.9+0.6)/2 */
+  o.count_mode = FC_COUNT_HITS;
+  assert_int_equal(fc_summary_write(t, &o, path, &e), FC_OK);
+  char *hits = slurp(path);
+  if (!strstr(hits, "\nQ1,GO:A,4,")) print_error("%s", hits);
+  assert_non_null(strstr(hits, "\nQ1,GO:A,4,"));
+  assert_non_null(strstr(hits, ",0.9,0.36,0.5,0.8,0.16,0.65,0.6,0.9,0.18,0.75,1.0,0.2,0.9,P1|P2|P3\n"));
+  free(hits);
 
   /* FANTASIA's row counting: Q1/GO:A has 6 rows; Prot-T5 count 4/2, mean_id_g (3*0.8+0.5)/4 */
   o.count_mode = FC_COUNT_ROWS;

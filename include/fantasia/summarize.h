@@ -113,8 +113,9 @@ typedef struct {
 
 /* How term_count and count are counted (docs/outputs.md). */
 typedef enum {
-  FC_COUNT_HIT_PROTEIN = 0, /* default: distinct (model, layer, ref_idx, protein_id) per GO term */
-  FC_COUNT_ROWS = 1         /* FANTASIA 4.1.1: every raw row (duplicates included) */
+  FC_COUNT_HIT_PROTEIN = 0, /* distinct (model, layer, ref_idx, protein_id) per GO term */
+  FC_COUNT_ROWS = 1,        /* FANTASIA 4.1.1: every raw row (duplicates included) */
+  FC_COUNT_HITS = 2         /* default: distinct hits (model, layer, ref_idx) per GO term, so count <= 1 */
 } fc_count_mode;
 
 typedef struct {

@@ -15,7 +15,7 @@ void fc_summary_opts_init(fc_summary_opts *o) {
   memset(o, 0, sizeof *o);
   o->precision = 4;
   o->k = 1;
-  o->count_mode = FC_COUNT_HIT_PROTEIN;
+  o->count_mode = FC_COUNT_HITS;
 }
 
 void fc_summary_opts_free(fc_summary_opts *o) {
@@ -468,6 +468,7 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
   const char *wpre = opts->weighted_prefix ? opts->weighted_prefix : "w_";
   const int weighting = W > 0;
   const int rows_mode = opts->count_mode == FC_COUNT_ROWS;
+  const int per_protein = opts->count_mode == FC_COUNT_HIT_PROTEIN;
   size_t nrows = t->nrows;
 
   uint32_t *rank = NULL, *combo_of = NULL;
@@ -571,7 +572,7 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
     for (size_t i = g; i < ge; i++) {
       const skey *kk = &keys[i];
       int new_unit = rows_mode || i == g || kk->combo != keys[i - 1].combo || kk->ref != keys[i - 1].ref ||
-                     kk->prot != keys[i - 1].prot;
+                     (per_protein && kk->prot != keys[i - 1].prot);
       term_count += new_unit;
       uint32_t pid = t->rows[kk->row].protein_id;
       if (pid != FC_STR_EMPTY) prots[np++] = ((uint64_t)kk->prot << 32) | pid;
@@ -589,8 +590,8 @@ fc_status fc_summary_write(const fc_raw_table *t, const fc_summary_opts *opts, c
         a[it] = (agg){INFINITY, -INFINITY, 0, 0};
       size_t nunits = 0;
       for (size_t q = i; q < ce; q++) {
-        int new_unit =
-            rows_mode || q == i || keys[q].ref != keys[q - 1].ref || keys[q].prot != keys[q - 1].prot;
+        int new_unit = rows_mode || q == i || keys[q].ref != keys[q - 1].ref ||
+                       (per_protein && keys[q].prot != keys[q - 1].prot);
         nunits += new_unit;
         const fc_raw_row *r = &t->rows[keys[q].row];
         for (size_t it = 0; it < nitems; it++) {
