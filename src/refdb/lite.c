@@ -46,9 +46,12 @@ static fc_status npy_parse_header(const char *h, const char *name, npy_info *inf
   const char *d = strstr(h, "'descr'");
   const char *fo = strstr(h, "'fortran_order'");
   const char *sh = strstr(h, "'shape'");
-  if (!d || !fo || !sh)
-    return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header (missing descr, fortran_order or shape): %.80s", name,
-                        h);
+  if (!d || !fo || !sh) {
+    int shown = (int)strcspn(h, "\n");
+    while (shown > 0 && h[shown - 1] == ' ') shown--;
+    return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header (missing descr, fortran_order or shape): %.*s", name,
+                        shown > 80 ? 80 : shown, h);
+  }
   d = skip_ws(d + 7);
   if (*d != ':') return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header near 'descr'", name);
   d = skip_ws(d + 1);
