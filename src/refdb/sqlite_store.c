@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -648,6 +650,19 @@ fc_status fc_refdb_find_space(fc_refdb *db, const char *model, int layer, fc_ref
   return st;
 }
 
+/* Ask for transparent huge pages on a large fresh buffer: fewer page faults when it is first written. */
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t e = ((uintptr_t)p + bytes) & ~(huge - 1);
+  if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 void fc_refmatrix_free(fc_refmatrix *m) {
   if (!m) return;
   free(m->sequence_ids);
@@ -656,90 +671,171 @@ void fc_refmatrix_free(fc_refmatrix *m) {
   memset(m, 0, sizeof *m);
 }
 
+typedef struct {
+  int64_t rowid, block_no;
+  size_t n_rows, row0;
+} block_ref;
+
+typedef struct {
+  fc_refdb *db;
+  sqlite3 *conn; /* NULL: the worker opens its own read-only connection */
+  const block_ref *blocks;
+  size_t n_blocks, t, T, dim;
+  int64_t type_id;
+  int layer;
+  fc_refmatrix *out;
+  fc_status st;
+  fc_error err;
+} load_job;
+
+/* Reads blocks t, t+T, t+2T, ... straight into the output: ids and norms with one blob read each, the fp16
+ * data in cache-sized chunks into a staging buffer, then F16C into place. */
+static void *load_worker(void *arg) {
+  load_job *j = arg;
+  sqlite3 *c = j->conn;
+  const char *path = j->db->path;
+  sqlite3_blob *bb[3] = {NULL, NULL, NULL};
+  static const char *const cols[3] = {"sequence_ids", "norms", "data"};
+  const size_t stage_vals = 64 * 1024;
+  uint16_t *stage = fc_aligned_alloc(stage_vals * sizeof *stage);
+  if (!stage) {
+    j->st = fc_error_set(&j->err, FC_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (!c) {
+    if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(c, "PRAGMA mmap_size=68719476736; PRAGMA cache_size=-16384;", NULL, NULL, NULL) != SQLITE_OK) {
+      j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot open a reader: %s", path, c ? sqlite3_errmsg(c) : "?");
+      goto out;
+    }
+  }
+  for (size_t i = j->t; i < j->n_blocks && !j->st; i += j->T) {
+    const block_ref *b = &j->blocks[i];
+    size_t want[3] = {b->n_rows * 8, b->n_rows * 4, b->n_rows * j->dim * 2};
+    for (int k = 0; k < 3; k++) {
+      int rc = bb[k] ? sqlite3_blob_reopen(bb[k], b->rowid)
+                     : sqlite3_blob_open(c, "main", "embedding_block", cols[k], b->rowid, 0, &bb[k]);
+      if (rc != SQLITE_OK) {
+        j->st = fc_error_set(&j->err, FC_EFORMAT, "%s: type %lld layer %d block %lld: cannot read %s: %s", path,
+                             (long long)j->type_id, j->layer, (long long)b->block_no, cols[k], sqlite3_errmsg(c));
+        break;
+      }
+      if ((size_t)sqlite3_blob_bytes(bb[k]) != want[k]) {
+        j->st = fc_error_set(&j->err, FC_EFORMAT,
+                             "%s: type %lld layer %d block %lld: %s blob has %d bytes, expected %zu (%zu rows of dim "
+                             "%zu)",
+                             path, (long long)j->type_id, j->layer, (long long)b->block_no, cols[k],
+                             sqlite3_blob_bytes(bb[k]), want[k], b->n_rows, j->dim);
+        break;
+      }
+    }
+    if (j->st) break;
+    if (sqlite3_blob_read(bb[0], j->out->sequence_ids + b->row0, (int)want[0], 0) != SQLITE_OK ||
+        sqlite3_blob_read(bb[1], j->out->norms + b->row0, (int)want[1], 0) != SQLITE_OK) {
+      j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
+      break;
+    }
+    float *dst = j->out->data + b->row0 * j->dim;
+    size_t total = b->n_rows * j->dim;
+    for (size_t off = 0; off < total; off += stage_vals) {
+      size_t m = total - off < stage_vals ? total - off : stage_vals;
+      if (sqlite3_blob_read(bb[2], stage, (int)(m * 2), (int)(off * 2)) != SQLITE_OK) {
+        j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
+        break;
+      }
+      fc_f16_to_f32_array(stage, dst + off, m);
+    }
+  }
+out:
+  for (int k = 0; k < 3; k++) sqlite3_blob_close(bb[k]);
+  if (c && c != j->conn) sqlite3_close(c);
+  fc_aligned_free(stage);
+  return NULL;
+}
+
 fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refmatrix *out, fc_error *err) {
   memset(out, 0, sizeof *out);
   if (!db) return fc_error_set(err, FC_EINVAL, "reference store: NULL handle");
   if (!is_little_endian())
     return fc_error_set(err, FC_EUNSUPPORTED, "%s: reading needs a little-endian host", db->path);
+  /* 1. The block list (small columns only). */
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(db->db,
-                         "SELECT SUM(n_rows), MIN(dim), MAX(dim), COUNT(*) FROM embedding_block WHERE "
-                         "embedding_type_id=?1 AND layer_index=?2",
+                         "SELECT rowid, block_no, n_rows, dim FROM embedding_block WHERE embedding_type_id=?1 AND "
+                         "layer_index=?2 ORDER BY block_no",
                          -1, &s, NULL) != SQLITE_OK)
     return sql_fail(db, err, FC_EIO, "cannot read embeddings");
   sqlite3_bind_int64(s, 1, type_id);
   sqlite3_bind_int(s, 2, layer);
-  int64_t total = 0, dmin = 0, dmax = 0, nblk = 0;
-  if (sqlite3_step(s) == SQLITE_ROW) {
-    total = sqlite3_column_int64(s, 0);
-    dmin = sqlite3_column_int64(s, 1);
-    dmax = sqlite3_column_int64(s, 2);
-    nblk = sqlite3_column_int64(s, 3);
-  }
-  sqlite3_finalize(s);
-  if (nblk == 0)
-    return fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for type %lld layer %d", db->path, (long long)type_id,
-                        layer);
-  if (dmin != dmax || dmin <= 0 || total <= 0)
-    return fc_error_set(err, FC_EFORMAT, "%s: type %lld layer %d: inconsistent blocks (dim %lld..%lld, %lld rows)",
-                        db->path, (long long)type_id, layer, (long long)dmin, (long long)dmax, (long long)total);
-  size_t n = (size_t)total, dim = (size_t)dmin;
-  out->sequence_ids = malloc(n * sizeof(int64_t));
-  out->norms = malloc(n * sizeof(float));
-  out->data = fc_aligned_alloc(n * dim * sizeof(float));
-  if (!out->sequence_ids || !out->norms || !out->data) {
-    fc_refmatrix_free(out);
-    return fc_error_set(err, FC_ENOMEM, "out of memory loading %zu x %zu matrix", n, dim);
-  }
-  if (sqlite3_prepare_v2(db->db,
-                         "SELECT block_no, n_rows, sequence_ids, norms, data FROM embedding_block WHERE "
-                         "embedding_type_id=?1 AND layer_index=?2 ORDER BY block_no",
-                         -1, &s, NULL) != SQLITE_OK) {
-    fc_refmatrix_free(out);
-    return sql_fail(db, err, FC_EIO, "cannot read embeddings");
-  }
-  sqlite3_bind_int64(s, 1, type_id);
-  sqlite3_bind_int(s, 2, layer);
-  size_t row = 0;
+  block_ref *blocks = NULL;
+  size_t nb = 0, cap = 0, n = 0, dim = 0;
   fc_status st = FC_OK;
   int rc;
-  while (!st && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-    int64_t blk = sqlite3_column_int64(s, 0);
-    int64_t nr = sqlite3_column_int64(s, 1);
-    const void *ids = sqlite3_column_blob(s, 2);
-    size_t ids_b = (size_t)sqlite3_column_bytes(s, 2);
-    const void *nrm = sqlite3_column_blob(s, 3);
-    size_t nrm_b = (size_t)sqlite3_column_bytes(s, 3);
-    const void *dat = sqlite3_column_blob(s, 4);
-    size_t dat_b = (size_t)sqlite3_column_bytes(s, 4);
-    if (nr <= 0 || row + (size_t)nr > n || ids_b != (size_t)nr * 8 || nrm_b != (size_t)nr * 4 ||
-        dat_b != (size_t)nr * dim * 2 || (!dat && dat_b)) {
-      st = fc_error_set(err, FC_EFORMAT,
-                        "%s: type %lld layer %d block %lld: blob sizes (%zu, %zu, %zu bytes) do not fit %lld rows "
-                        "of dim %zu",
-                        db->path, (long long)type_id, layer, (long long)blk, ids_b, nrm_b, dat_b, (long long)nr,
-                        dim);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (nb == cap) {
+      cap = cap ? 2 * cap : 64;
+      block_ref *nv = realloc(blocks, cap * sizeof *blocks);
+      if (!nv) {
+        st = fc_error_set(err, FC_ENOMEM, "out of memory");
+        break;
+      }
+      blocks = nv;
+    }
+    int64_t nr = sqlite3_column_int64(s, 2), d = sqlite3_column_int64(s, 3);
+    block_ref *b = &blocks[nb++];
+    b->rowid = sqlite3_column_int64(s, 0);
+    b->block_no = sqlite3_column_int64(s, 1);
+    if (nr <= 0 || nr > (1 << 24) || d <= 0 || d > (1 << 20) || (dim && (size_t)d != dim)) {
+      st = fc_error_set(err, FC_EFORMAT, "%s: type %lld layer %d block %lld: bad shape %lld x %lld", db->path,
+                        (long long)type_id, layer, (long long)b->block_no, (long long)nr, (long long)d);
       break;
     }
-    memcpy(out->sequence_ids + row, ids, ids_b);
-    memcpy(out->norms + row, nrm, nrm_b);
-    if (((uintptr_t)dat & 1u) == 0) {
-      fc_f16_to_f32_array((const uint16_t *)dat, out->data + row * dim, (size_t)nr * dim);
-    } else {
-      const unsigned char *p = dat;
-      for (size_t i = 0; i < (size_t)nr * dim; i++) {
-        uint16_t h;
-        memcpy(&h, p + 2 * i, 2);
-        out->data[row * dim + i] = fc_f16_to_f32(h);
-      }
-    }
-    row += (size_t)nr;
+    dim = (size_t)d;
+    b->n_rows = (size_t)nr;
+    b->row0 = n;
+    n += (size_t)nr;
   }
   if (!st && rc != SQLITE_DONE) st = sql_fail(db, err, FC_EIO, "cannot read embeddings");
   sqlite3_finalize(s);
-  if (!st && row != n)
-    st = fc_error_set(err, FC_EFORMAT, "%s: type %lld layer %d: read %zu rows, expected %zu", db->path,
-                      (long long)type_id, layer, row, n);
+  if (!st && nb == 0)
+    st = fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for type %lld layer %d", db->path, (long long)type_id,
+                      layer);
+  if (!st) {
+    out->sequence_ids = malloc(n * sizeof(int64_t));
+    out->norms = malloc(n * sizeof(float));
+    out->data = fc_aligned_alloc(n * dim * sizeof(float));
+    if (!out->sequence_ids || !out->norms || !out->data)
+      st = fc_error_set(err, FC_ENOMEM, "out of memory loading %zu x %zu matrix", n, dim);
+    else advise_huge(out->data, n * dim * sizeof(float));
+  }
+  /* 2. Blocks in parallel: fresh output pages are zeroed by the kernel on first touch, which costs
+   * as much as the copy on small machines; several readers share that work. */
+  if (!st) {
+    size_t T = (size_t)fc_num_threads();
+    if (T > 4) T = 4;
+    if (T > nb) T = nb;
+    if (T < 1) T = 1;
+    load_job jobs[4];
+    pthread_t tid[4];
+    int started[4] = {0, 0, 0, 0};
+    for (size_t t = 0; t < T; t++) {
+      memset(&jobs[t], 0, sizeof jobs[t]);
+      jobs[t] = (load_job){.db = db, .conn = t == 0 ? db->db : NULL, .blocks = blocks, .n_blocks = nb, .t = t,
+                           .T = T, .dim = dim, .type_id = type_id, .layer = layer, .out = out};
+    }
+    for (size_t t = 1; t < T; t++) started[t] = pthread_create(&tid[t], NULL, load_worker, &jobs[t]) == 0;
+    load_worker(&jobs[0]);
+    for (size_t t = 1; t < T; t++) {
+      if (started[t]) pthread_join(tid[t], NULL);
+      else load_worker(&jobs[t]);
+    }
+    for (size_t t = 0; t < T && !st; t++)
+      if (jobs[t].st) {
+        st = jobs[t].st;
+        if (err) *err = jobs[t].err;
+      }
+  }
+  free(blocks);
   for (size_t i = 1; !st && i < n; i++)
     if (out->sequence_ids[i] <= out->sequence_ids[i - 1])
       st = fc_error_set(err, FC_EFORMAT, "%s: type %lld layer %d: sequence ids not strictly increasing at row %zu",
