@@ -18,7 +18,7 @@ npzc=$DIR/lookup_table_${ROWS}x${DIM}_compressed.npz
 [ -f "$store" ] || "$BUILD/refdb_load_bench" build "$store" "$ROWS" "$DIM"
 [ -f "$npz" ] || "$PY" "$here/refdb_load_peer.py" make "$store" "$npz"
 [ -f "$npzc" ] || "$PY" "$here/refdb_load_peer.py" make "$store" "$npzc" --compressed
-echo "# machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "# machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%dT%H:%M:%SZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# store $(du -h "$store" | cut -f1), npz $(du -h "$npz" | cut -f1), npz compressed $(du -h "$npzc" | cut -f1)"
 out=$( { "$BUILD/refdb_load_bench" load "$store" "$REPS"
          "$PY" "$here/refdb_load_peer.py" load "$npz" "$REPS" numpy-npz
@@ -26,7 +26,9 @@ out=$( { "$BUILD/refdb_load_bench" load "$store" "$REPS"
 echo "$out"
 echo "$out" | awk '
   /^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-              t[v["side"] "," v["mode"]] = v["median_s"] }
+              t[v["side"] "," v["mode"]] = v["median_s"]; c[v["side"] "," v["mode"]] = v["cpu_s"] }
   END { for (m = 0; m < 2; m++) { mode = m ? "warm" : "cold"
           printf "RATIO mode=%s numpy-npz/fantasia.c=%.2fx numpy-npz-compressed/fantasia.c=%.2fx (time ratio; >1 means fantasia.c faster)\n",
-                 mode, t["numpy-npz," mode] / t["fantasia.c," mode], t["numpy-npz-compressed," mode] / t["fantasia.c," mode] } }'
+                 mode, t["numpy-npz," mode] / t["fantasia.c," mode], t["numpy-npz-compressed," mode] / t["fantasia.c," mode]
+          printf "CPU-RATIO mode=%s numpy-npz/fantasia.c=%.2fx numpy-npz-compressed/fantasia.c=%.2fx (CPU seconds per load, all threads)\n",
+                 mode, c["numpy-npz," mode] / c["fantasia.c," mode], c["numpy-npz-compressed," mode] / c["fantasia.c," mode] } }'

@@ -353,6 +353,45 @@ static void test_open_errors(void **state) {
   free(ver);
 }
 
+/* A store whose blocks were damaged after the build: clean FC_EFORMAT, no crash. */
+static void test_damaged_store(void **state) {
+  (void)state;
+  fc_error err;
+  char *path = tpath("damaged_blocks.fcref");
+  fc_refdb *db;
+  assert_int_equal(fc_refdb_create(path, &db, &err), FC_OK);
+  int64_t ids[3], t;
+  assert_int_equal(fc_refdb_add_sequence(db, "AAA", &ids[0], &err), FC_OK);
+  assert_int_equal(fc_refdb_add_sequence(db, "CCC", &ids[1], &err), FC_OK);
+  assert_int_equal(fc_refdb_add_sequence(db, "GGG", &ids[2], &err), FC_OK);
+  assert_int_equal(fc_refdb_add_embedding_type(db, "ESM", 0, NULL, &t, &err), FC_OK);
+  float d[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  assert_int_equal(fc_refdb_put_matrix(db, t, 0, "mean", ids, d, 3, 4, &err), FC_OK);
+  assert_int_equal(fc_refdb_put_matrix(db, t, 1, "mean", ids, d, 3, 4, &err), FC_OK);
+  assert_int_equal(fc_refdb_put_matrix(db, t, 2, "mean", ids, d, 3, 4, &err), FC_OK);
+  assert_int_equal(fc_refdb_close(db, 1, &err), FC_OK);
+  sqlite3 *s;
+  assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(s,
+                                "UPDATE embedding_block SET data = substr(data, 1, 10) WHERE layer_index = 0;"
+                                "UPDATE embedding_block SET n_rows = 0 WHERE layer_index = 1;"
+                                "UPDATE embedding_block SET sequence_ids = zeroblob(24) WHERE layer_index = 2;",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(s);
+  assert_int_equal(fc_refdb_open(path, &db, &err), FC_OK);
+  fc_refmatrix m;
+  assert_int_equal(fc_refdb_load_matrix(db, t, 0, &m, &err), FC_EFORMAT);
+  assert_non_null(strstr(err.msg, "data blob"));
+  assert_null(m.data);
+  assert_int_equal(fc_refdb_load_matrix(db, t, 1, &m, &err), FC_EFORMAT);
+  assert_non_null(strstr(err.msg, "bad shape"));
+  assert_int_equal(fc_refdb_load_matrix(db, t, 2, &m, &err), FC_EFORMAT);
+  assert_non_null(strstr(err.msg, "not strictly increasing"));
+  fc_refdb_close(db, 0, NULL);
+  free(path);
+}
+
 /* Reads tests/fixtures/lite/good/expected_<model>.txt and compares with the store's matrix. */
 static void check_lite_matrix(fc_refdb *db, const char *model, size_t want_rows, size_t want_dim) {
   fc_error err;
@@ -500,6 +539,7 @@ int main(void) {
       cmocka_unit_test(test_build_and_read),
       cmocka_unit_test(test_failed_build_leaves_no_file),
       cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_damaged_store),
       cmocka_unit_test(test_import_lite),
       cmocka_unit_test(test_import_lite_damaged),
   };
