@@ -11,10 +11,10 @@
 #include "fantasia/refdb.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static int cmp_d(const void *a, const void *b) {

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "fantasia/refdb.h"
@@ -30,7 +31,9 @@ static int teardown_dir(void **state) {
   return rc == 0 ? 0 : -1;
 }
 
-static char *tpath(const char *name) { return fc_path_join(tmpdir, name); }
+static char *tpath(const char *name) {
+  return fc_path_join(tmpdir, name);
+}
 
 static char *fixture(const char *rel) {
   const char *f = getenv("FC_FIXTURES");
@@ -52,7 +55,9 @@ static uint64_t rnd(void) {
   rng_state ^= rng_state << 17;
   return rng_state;
 }
-static float rndf(void) { return (float)((double)(rnd() >> 11) / 9007199254740992.0 * 4.0 - 2.0); }
+static float rndf(void) {
+  return (float)((double)(rnd() >> 11) / 9007199254740992.0 * 4.0 - 2.0);
+}
 
 static void test_md5(void **state) {
   (void)state;
@@ -86,9 +91,10 @@ static void test_build_and_read(void **state) {
   assert_int_equal(fc_refdb_add_sequence(db, "MKV5LLA", &again, &err), FC_OK);
   assert_int_equal(again, sid[5]); /* identical sequences share one id */
   /* proteins: P1 and P2 share sequence sid[0]; P3 on sid[1]; P4 on sid[2] without GO */
-  assert_int_equal(fc_refdb_add_protein(db, "P1_HUMAN", "P00001", sid[0], "G1", "Homo sapiens", "9606", &err), FC_OK);
-  assert_int_equal(fc_refdb_add_protein(db, "P2_MOUSE", "P00002", sid[0], NULL, "Mus musculus", "10090", &err),
+  assert_int_equal(fc_refdb_add_protein(db, "P1_HUMAN", "P00001", sid[0], "G1", "Homo sapiens", "9606", &err),
                    FC_OK);
+  assert_int_equal(
+      fc_refdb_add_protein(db, "P2_MOUSE", "P00002", sid[0], NULL, "Mus musculus", "10090", &err), FC_OK);
   assert_int_equal(fc_refdb_add_protein(db, "P3_YEAST", NULL, sid[1], "G3", NULL, "559292", &err), FC_OK);
   assert_int_equal(fc_refdb_add_protein(db, "P4_ECOLI", "P00004", sid[2], NULL, NULL, NULL, &err), FC_OK);
   assert_int_equal(fc_refdb_add_protein(db, "P1_HUMAN", "X", sid[3], NULL, NULL, NULL, &err), FC_EDUPLICATE);
@@ -118,7 +124,8 @@ static void test_build_and_read(void **state) {
 
   /* matrix rows in shuffled order */
   size_t *perm = malloc(n * sizeof *perm);
-  for (size_t i = 0; i < n; i++) perm[i] = i;
+  for (size_t i = 0; i < n; i++)
+    perm[i] = i;
   for (size_t i = n - 1; i > 0; i--) {
     size_t j = rnd() % (i + 1), t = perm[i];
     perm[i] = perm[j];
@@ -128,7 +135,8 @@ static void test_build_and_read(void **state) {
   float *data = malloc(n * dim * sizeof *data);
   for (size_t i = 0; i < n; i++) {
     ids[i] = sid[perm[i]];
-    for (size_t j = 0; j < dim; j++) data[i * dim + j] = rndf();
+    for (size_t j = 0; j < dim; j++)
+      data[i * dim + j] = rndf();
   }
   assert_int_equal(fc_refdb_put_matrix(db, t5, 0, "mean", ids, data, n, dim, &err), FC_OK);
   assert_int_equal(fc_refdb_put_matrix(db, t5, 0, "mean", ids, data, n, dim, &err), FC_EDUPLICATE);
@@ -231,6 +239,29 @@ static void test_build_and_read(void **state) {
   assert_null(fc_refcatalog_get(cat, 999999));
   assert_null(fc_refcatalog_get(cat, -5));
   assert_int_equal(fc_refcatalog_at(cat, 0)->id, sid[0]);
+  /* row masks over the layer-2 matrix (rows: the sequences of ids[0..2]) and the full one */
+  fc_refmatrix full;
+  assert_int_equal(fc_refdb_load_matrix(db, 3, 0, &full, &err), FC_OK);
+  uint8_t *mask = malloc(full.n);
+  size_t kept;
+  const char *human[] = {"9606"}, *hm[] = {"9606", "10090"};
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, NULL, 0, 0, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 3); /* sequences with a protein row: sid[0..2] */
+  assert_int_equal(mask[0], 1);
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, NULL, 0, 1, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 1); /* only sid[0] has usable GO annotations */
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, human, 1, NULL, 0, 1, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 1); /* P2_MOUSE still passes */
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, hm, 2, NULL, 0, 1, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 0);
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, human, 1, 0, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 1); /* P4 has no taxonomy id: never included */
+  assert_int_equal(fc_refcatalog_row_mask(cat, &full, human, 1, human, 1, 0, mask, &kept, &err), FC_OK);
+  assert_int_equal(kept, 0); /* exclude AND include: exclude wins (spec §5.8) */
+  assert_int_equal(fc_ref_protein_passes_taxonomy(&s0->proteins[0], hm, 2, NULL, 0), 0);
+  assert_int_equal(fc_ref_protein_passes_taxonomy(&s0->proteins[1], human, 1, NULL, 0), 1);
+  free(mask);
+  fc_refmatrix_free(&full);
   assert_null(fc_refcatalog_at(cat, n));
   fc_refcatalog_free(cat);
 
@@ -249,7 +280,8 @@ static void test_build_and_read(void **state) {
   int seen = 0;
   for (size_t i = 0; i < info.n_meta; i++) {
     if (!strcmp(info.meta[i].key, "provenance")) seen += !strcmp(info.meta[i].value, "unit test");
-    if (!strcmp(info.meta[i].key, "evidence_codes")) seen += !strcmp(info.meta[i].value, "IDA,IMP,IPI,TAS,UNKNOWN");
+    if (!strcmp(info.meta[i].key, "evidence_codes"))
+      seen += !strcmp(info.meta[i].value, "IDA,IMP,IPI,TAS,UNKNOWN");
     if (!strcmp(info.meta[i].key, "duplicate_annotations_ignored")) seen += !strcmp(info.meta[i].value, "1");
     if (!strcmp(info.meta[i].key, "schema_version")) seen += !strcmp(info.meta[i].value, "1");
     if (!strcmp(info.meta[i].key, "created_at")) seen++;
@@ -316,7 +348,8 @@ static void test_open_errors(void **state) {
   char *other = tpath("other.sqlite");
   sqlite3 *s;
   assert_int_equal(sqlite3_open(other, &s), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(s, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(s, "CREATE TABLE t(x); INSERT INTO t VALUES (1);", NULL, NULL, NULL),
+                   SQLITE_OK);
   sqlite3_close(s);
   assert_int_equal(fc_refdb_open(other, &db, &err), FC_EFORMAT);
   assert_non_null(strstr(err.msg, "not a fantasia.c reference store"));
@@ -340,9 +373,10 @@ static void test_open_errors(void **state) {
   fc_refcatalog_free(cat);
   fc_refdb_close(db, 0, NULL);
   assert_int_equal(sqlite3_open(ver, &s), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(s, "PRAGMA user_version=99; UPDATE meta SET value='99' WHERE key='schema_version';",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(s, "PRAGMA user_version=99; UPDATE meta SET value='99' WHERE key='schema_version';", NULL,
+                   NULL, NULL),
+      SQLITE_OK);
   sqlite3_close(s);
   assert_int_equal(fc_refdb_open(ver, &db, &err), FC_EUNSUPPORTED);
   assert_non_null(strstr(err.msg, "schema version 99"));
@@ -372,12 +406,13 @@ static void test_damaged_store(void **state) {
   assert_int_equal(fc_refdb_close(db, 1, &err), FC_OK);
   sqlite3 *s;
   assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(s,
-                                "UPDATE embedding_block SET data = substr(data, 1, 10) WHERE layer_index = 0;"
-                                "UPDATE embedding_block SET n_rows = 0 WHERE layer_index = 1;"
-                                "UPDATE embedding_block SET sequence_ids = zeroblob(24) WHERE layer_index = 2;",
-                                NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(s,
+                   "UPDATE embedding_block SET data = substr(data, 1, 10) WHERE layer_index = 0;"
+                   "UPDATE embedding_block SET n_rows = 0 WHERE layer_index = 1;"
+                   "UPDATE embedding_block SET sequence_ids = zeroblob(24) WHERE layer_index = 2;",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
   sqlite3_close(s);
   assert_int_equal(fc_refdb_open(path, &db, &err), FC_OK);
   fc_refmatrix m;
@@ -508,8 +543,9 @@ static void expect_import_fail(const char *npz_rel, const char *ann_rel, fc_stat
   char *npz = fixture(npz_rel), *ann = fixture(ann_rel);
   char *out = tpath("damaged.fcref");
   fc_status st = fc_refdb_import_lite(npz, ann, NULL, out, NULL, &err);
-  if (st != want) fail_msg("%s + %s: got %s (%s), want %s", npz_rel, ann_rel, fc_status_name(st), err.msg,
-                           fc_status_name(want));
+  if (st != want)
+    fail_msg("%s + %s: got %s (%s), want %s", npz_rel, ann_rel, fc_status_name(st), err.msg,
+             fc_status_name(want));
   if (substr && !strstr(err.msg, substr)) fail_msg("message '%s' lacks '%s'", err.msg, substr);
   assert_false(fc_file_exists(out));
   char *tmp = fc_tmp_path_for(out);

@@ -80,7 +80,8 @@ static int cmp_term(const void *key, const void *elem) {
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
   size_t nc = *cap ? *cap * 2 : 1024;
-  while (nc < need) nc *= 2;
+  while (nc < need)
+    nc *= 2;
   void *q = realloc(*p, nc * elem);
   if (!q) return -1;
   *p = q;
@@ -107,8 +108,8 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   fc_status st = FC_OK;
 
   /* 1. GO terms, sorted by go_id (BINARY collation = strcmp order). */
-  if (sqlite3_prepare_v2(h, "SELECT go_id, category, description FROM go_terms ORDER BY go_id", -1, &s, NULL) !=
-      SQLITE_OK)
+  if (sqlite3_prepare_v2(h, "SELECT go_id, category, description FROM go_terms ORDER BY go_id", -1, &s,
+                         NULL) != SQLITE_OK)
     goto sqlerr;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (grow((void **)&terms, &cap_terms, n_terms + 1, sizeof *terms)) goto nomem;
@@ -124,7 +125,8 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   s = NULL;
 
   /* 2. Sequences by id. */
-  if (sqlite3_prepare_v2(h, "SELECT id, sequence FROM sequence ORDER BY id", -1, &s, NULL) != SQLITE_OK) goto sqlerr;
+  if (sqlite3_prepare_v2(h, "SELECT id, sequence FROM sequence ORDER BY id", -1, &s, NULL) != SQLITE_OK)
+    goto sqlerr;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (grow((void **)&c->seqs, &cap_seqs, c->n_seqs + 1, sizeof *c->seqs)) goto nomem;
     fc_ref_sequence *q = &c->seqs[c->n_seqs++];
@@ -139,10 +141,11 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   s = NULL;
 
   /* 3. Proteins by (sequence_id, id). */
-  if (sqlite3_prepare_v2(h,
-                         "SELECT id, accession, sequence_id, gene_name, organism, taxonomy_id FROM protein ORDER BY "
-                         "sequence_id, id",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          h,
+          "SELECT id, accession, sequence_id, gene_name, organism, taxonomy_id FROM protein ORDER BY "
+          "sequence_id, id",
+          -1, &s, NULL) != SQLITE_OK)
     goto sqlerr;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (grow((void **)&c->prots, &cap_prots, c->n_prots + 1, sizeof *c->prots) ||
@@ -165,10 +168,11 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   s = NULL;
 
   /* 4. Annotations in the same (sequence_id, protein id) order, then go_id; merged into proteins. */
-  if (sqlite3_prepare_v2(h,
-                         "SELECT p.sequence_id, p.id, a.go_id, a.evidence_code FROM protein_go_term_annotation a "
-                         "JOIN protein p ON p.id = a.protein_id ORDER BY p.sequence_id, p.id, a.go_id",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          h,
+          "SELECT p.sequence_id, p.id, a.go_id, a.evidence_code FROM protein_go_term_annotation a "
+          "JOIN protein p ON p.id = a.protein_id ORDER BY p.sequence_id, p.id, a.go_id",
+          -1, &s, NULL) != SQLITE_OK)
     goto sqlerr;
   size_t pi = 0;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -183,8 +187,8 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
       pi++;
     }
     if (pi >= c->n_prots || prot_seq[pi] != sid || strcmp(c->prots[pi].protein_id, pid) != 0) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: annotation rows out of step with protein rows at protein '%s'", path,
-                        pid);
+      st = fc_error_set(err, FC_EFORMAT, "%s: annotation rows out of step with protein rows at protein '%s'",
+                        path, pid);
       goto done;
     }
     const term *t = bsearch(gid, terms, n_terms, sizeof *terms, cmp_term);
@@ -208,7 +212,8 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   if (c->n_prots) {
     if (!prot_go_start) goto nomem;
     prot_go_start[0] = 0;
-    for (; pi < c->n_prots; pi++) prot_go_start[pi + 1] = c->n_gos;
+    for (; pi < c->n_prots; pi++)
+      prot_go_start[pi + 1] = c->n_gos;
     /* prot_go_start[i] was written as the end of protein i-1; rebuild starts from ends. */
     for (size_t i = 0; i < c->n_prots; i++) {
       size_t end = prot_go_start[i + 1];
@@ -222,9 +227,11 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   size_t k = 0;
   for (size_t i = 0; i < c->n_seqs; i++) {
     fc_ref_sequence *q = &c->seqs[i];
-    while (k < c->n_prots && prot_seq[k] < q->id) k++;
+    while (k < c->n_prots && prot_seq[k] < q->id)
+      k++;
     size_t k0 = k;
-    while (k < c->n_prots && prot_seq[k] == q->id) k++;
+    while (k < c->n_prots && prot_seq[k] == q->id)
+      k++;
     q->proteins = k > k0 ? c->prots + k0 : NULL;
     q->n_proteins = k - k0;
   }
@@ -237,8 +244,10 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
     if (span <= 4 * (uint64_t)c->n_seqs + 1024 && span < INT32_MAX) {
       c->dense = malloc(span * sizeof *c->dense);
       if (c->dense) {
-        for (uint64_t i = 0; i < span; i++) c->dense[i] = -1;
-        for (size_t i = 0; i < c->n_seqs; i++) c->dense[c->seqs[i].id - c->min_id] = (int32_t)i;
+        for (uint64_t i = 0; i < span; i++)
+          c->dense[i] = -1;
+        for (size_t i = 0; i < c->n_seqs; i++)
+          c->dense[c->seqs[i].id - c->min_id] = (int32_t)i;
       }
     }
   }
@@ -277,8 +286,44 @@ const fc_ref_sequence *fc_refcatalog_get(const fc_refcatalog *c, int64_t id) {
   return bsearch(&id, c->seqs, c->n_seqs, sizeof *c->seqs, cmp_seq_id);
 }
 
-size_t fc_refcatalog_count(const fc_refcatalog *c) { return c ? c->n_seqs : 0; }
+size_t fc_refcatalog_count(const fc_refcatalog *c) {
+  return c ? c->n_seqs : 0;
+}
 
 const fc_ref_sequence *fc_refcatalog_at(const fc_refcatalog *c, size_t i) {
   return c && i < c->n_seqs ? &c->seqs[i] : NULL;
+}
+
+static int in_list(const char *s, const char *const *list, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (list[i] && strcmp(s, list[i]) == 0) return 1;
+  return 0;
+}
+
+int fc_ref_protein_passes_taxonomy(const fc_ref_protein *p, const char *const *exclude, size_t n_exclude,
+                                   const char *const *include, size_t n_include) {
+  const char *tx = p->taxonomy_id;
+  if (n_exclude && tx && in_list(tx, exclude, n_exclude)) return 0;
+  if (n_include && (!tx || !in_list(tx, include, n_include))) return 0;
+  return 1;
+}
+
+fc_status fc_refcatalog_row_mask(const fc_refcatalog *cat, const fc_refmatrix *m, const char *const *exclude,
+                                 size_t n_exclude, const char *const *include, size_t n_include,
+                                 int require_annotations, uint8_t *mask, size_t *n_pass, fc_error *err) {
+  if (!cat || !m || (!mask && m->n)) return fc_error_set(err, FC_EINVAL, "row mask: NULL argument");
+  size_t kept = 0;
+  for (size_t i = 0; i < m->n; i++) {
+    const fc_ref_sequence *q = fc_refcatalog_get(cat, m->sequence_ids[i]);
+    int ok = 0;
+    for (size_t k = 0; q && k < q->n_proteins && !ok; k++) {
+      const fc_ref_protein *p = &q->proteins[k];
+      ok = fc_ref_protein_passes_taxonomy(p, exclude, n_exclude, include, n_include) &&
+           (!require_annotations || p->n_go > 0);
+    }
+    mask[i] = (uint8_t)ok;
+    kept += (size_t)ok;
+  }
+  if (n_pass) *n_pass = kept;
+  return FC_OK;
 }

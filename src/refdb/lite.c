@@ -36,7 +36,8 @@ static int zread(zip_file_t *f, void *buf, size_t n) {
 }
 
 static const char *skip_ws(const char *p) {
-  while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+  while (*p == ' ' || *p == '\t' || *p == '\n')
+    p++;
   return p;
 }
 
@@ -48,9 +49,10 @@ static fc_status npy_parse_header(const char *h, const char *name, npy_info *inf
   const char *sh = strstr(h, "'shape'");
   if (!d || !fo || !sh) {
     int shown = (int)strcspn(h, "\n");
-    while (shown > 0 && h[shown - 1] == ' ') shown--;
-    return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header (missing descr, fortran_order or shape): %.*s", name,
-                        shown > 80 ? 80 : shown, h);
+    while (shown > 0 && h[shown - 1] == ' ')
+      shown--;
+    return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header (missing descr, fortran_order or shape): %.*s",
+                        name, shown > 80 ? 80 : shown, h);
   }
   d = skip_ws(d + 7);
   if (*d != ':') return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header near 'descr'", name);
@@ -60,38 +62,49 @@ static fc_status npy_parse_header(const char *h, const char *name, npy_info *inf
   }
   d++;
   const char *de = strchr(d, '\'');
-  if (!de || de - d > 32) return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header: unterminated descr", name);
+  if (!de || de - d > 32)
+    return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header: unterminated descr", name);
   char descr[40];
   memcpy(descr, d, (size_t)(de - d));
   descr[de - d] = 0;
   if (strcmp(descr, "|O") == 0)
-    return fc_error_set(err, FC_EUNSUPPORTED,
-                        "%s: pickled object array ('|O') cannot be read without Python; re-save it as a unicode "
-                        "array, e.g. np.savez(..., ids=np.asarray(ids, dtype=str))",
-                        name);
-  if (strcmp(descr, "<f4") == 0) info->kind = NPY_F4, info->itemsize = 4;
-  else if (strcmp(descr, "<f8") == 0) info->kind = NPY_F8, info->itemsize = 8;
-  else if (strcmp(descr, "<f2") == 0) info->kind = NPY_F2, info->itemsize = 2;
-  else if (strcmp(descr, "<i8") == 0) info->kind = NPY_I8, info->itemsize = 8;
-  else if (strcmp(descr, "<i4") == 0) info->kind = NPY_I4, info->itemsize = 4;
+    return fc_error_set(
+        err, FC_EUNSUPPORTED,
+        "%s: pickled object array ('|O') cannot be read without Python; re-save it as a unicode "
+        "array, e.g. np.savez(..., ids=np.asarray(ids, dtype=str))",
+        name);
+  if (strcmp(descr, "<f4") == 0)
+    info->kind = NPY_F4, info->itemsize = 4;
+  else if (strcmp(descr, "<f8") == 0)
+    info->kind = NPY_F8, info->itemsize = 8;
+  else if (strcmp(descr, "<f2") == 0)
+    info->kind = NPY_F2, info->itemsize = 2;
+  else if (strcmp(descr, "<i8") == 0)
+    info->kind = NPY_I8, info->itemsize = 8;
+  else if (strcmp(descr, "<i4") == 0)
+    info->kind = NPY_I4, info->itemsize = 4;
   else if ((descr[0] == '<' || descr[0] == '|') && descr[1] == 'U' && isdigit((unsigned char)descr[2])) {
     long w = strtol(descr + 2, NULL, 10);
-    if (w <= 0 || w > 4096) return fc_error_set(err, FC_EFORMAT, "%s: bad unicode width in dtype %s", name, descr);
+    if (w <= 0 || w > 4096)
+      return fc_error_set(err, FC_EFORMAT, "%s: bad unicode width in dtype %s", name, descr);
     info->kind = NPY_U, info->itemsize = (size_t)w * 4;
   } else if (descr[0] == '|' && descr[1] == 'S' && isdigit((unsigned char)descr[2])) {
     long w = strtol(descr + 2, NULL, 10);
-    if (w <= 0 || w > 16384) return fc_error_set(err, FC_EFORMAT, "%s: bad bytes width in dtype %s", name, descr);
+    if (w <= 0 || w > 16384)
+      return fc_error_set(err, FC_EFORMAT, "%s: bad bytes width in dtype %s", name, descr);
     info->kind = NPY_S, info->itemsize = (size_t)w;
   } else
-    return fc_error_set(err, FC_EUNSUPPORTED,
-                        "%s: .npy dtype '%s' not supported (use '<f4', '<f8', '<f2' for embeddings; '<U..', '|S..', "
-                        "'<i8' or '<i4' for ids)",
-                        name, descr);
+    return fc_error_set(
+        err, FC_EUNSUPPORTED,
+        "%s: .npy dtype '%s' not supported (use '<f4', '<f8', '<f2' for embeddings; '<U..', '|S..', "
+        "'<i8' or '<i4' for ids)",
+        name, descr);
   fo = skip_ws(fo + 15);
   if (*fo != ':') return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header near 'fortran_order'", name);
   fo = skip_ws(fo + 1);
   if (strncmp(fo, "True", 4) == 0)
-    return fc_error_set(err, FC_EUNSUPPORTED, "%s: Fortran-order arrays are not supported (save in C order)", name);
+    return fc_error_set(err, FC_EUNSUPPORTED, "%s: Fortran-order arrays are not supported (save in C order)",
+                        name);
   if (strncmp(fo, "False", 5) != 0) return fc_error_set(err, FC_EFORMAT, "%s: bad fortran_order value", name);
   sh = skip_ws(sh + 7);
   if (*sh != ':') return fc_error_set(err, FC_EFORMAT, "%s: bad .npy header near 'shape'", name);
@@ -106,10 +119,13 @@ static fc_status npy_parse_header(const char *h, const char *name, npy_info *inf
     errno = 0;
     char *e;
     unsigned long long v = strtoull(sh, &e, 10);
-    if (errno || v > ((size_t)1 << 40)) return fc_error_set(err, FC_EFORMAT, "%s: .npy dimension too large", name);
-    if (info->ndim == 2) return fc_error_set(err, FC_EUNSUPPORTED, "%s: arrays of more than 2 dimensions", name);
+    if (errno || v > ((size_t)1 << 40))
+      return fc_error_set(err, FC_EFORMAT, "%s: .npy dimension too large", name);
+    if (info->ndim == 2)
+      return fc_error_set(err, FC_EUNSUPPORTED, "%s: arrays of more than 2 dimensions", name);
     info->shape[info->ndim++] = (size_t)v;
-    if (v && info->count > ((size_t)1 << 42) / v) return fc_error_set(err, FC_EFORMAT, "%s: array too large", name);
+    if (v && info->count > ((size_t)1 << 42) / v)
+      return fc_error_set(err, FC_EFORMAT, "%s: array too large", name);
     info->count *= (size_t)v;
     sh = skip_ws(e);
     if (*sh == ',') sh++;
@@ -135,7 +151,8 @@ static fc_status npy_open(zip_t *z, const char *npz, const char *entry, zip_file
     goto out;
   }
   size_t hlen;
-  if (pre[6] == 1) hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+  if (pre[6] == 1)
+    hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
   else if (pre[6] == 2 || pre[6] == 3) {
     if (zread(f, pre + 10, 2) != 0) {
       st = fc_error_set(err, FC_EFORMAT, "%s:%s: truncated .npy header", npz, entry);
@@ -143,7 +160,8 @@ static fc_status npy_open(zip_t *z, const char *npz, const char *entry, zip_file
     }
     hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
   } else {
-    st = fc_error_set(err, FC_EUNSUPPORTED, "%s:%s: .npy format version %d not supported", npz, entry, pre[6]);
+    st =
+        fc_error_set(err, FC_EUNSUPPORTED, "%s:%s: .npy format version %d not supported", npz, entry, pre[6]);
     goto out;
   }
   if (hlen == 0 || hlen > (1u << 20)) {
@@ -165,8 +183,10 @@ static fc_status npy_open(zip_t *z, const char *npz, const char *entry, zip_file
   free(name);
 out:
   free(hdr);
-  if (st) zip_fclose(f);
-  else *fout = f;
+  if (st)
+    zip_fclose(f);
+  else
+    *fout = f;
   return st;
 }
 
@@ -185,7 +205,8 @@ static fc_status read_ids(zip_t *z, const char *npz, const char *entry, char ***
   }
   if (in.kind == NPY_F4 || in.kind == NPY_F8 || in.kind == NPY_F2) {
     zip_fclose(f);
-    return fc_error_set(err, FC_EFORMAT, "%s:%s: ids are floating point; expected strings or integers", npz, entry);
+    return fc_error_set(err, FC_EFORMAT, "%s:%s: ids are floating point; expected strings or integers", npz,
+                        entry);
   }
   size_t n = in.count;
   unsigned char *raw = malloc(n * in.itemsize + 1);
@@ -224,8 +245,10 @@ static fc_status read_ids(zip_t *z, const char *npz, const char *entry, char ***
           uint32_t u = (uint32_t)p[4 * c] | (uint32_t)p[4 * c + 1] << 8 | (uint32_t)p[4 * c + 2] << 16 |
                        (uint32_t)p[4 * c + 3] << 24;
           if (u == 0) break;
-          if (u < 0x80) s[o++] = (char)u;
-          else if (u < 0x800) s[o++] = (char)(0xc0 | (u >> 6)), s[o++] = (char)(0x80 | (u & 0x3f));
+          if (u < 0x80)
+            s[o++] = (char)u;
+          else if (u < 0x800)
+            s[o++] = (char)(0xc0 | (u >> 6)), s[o++] = (char)(0x80 | (u & 0x3f));
           else if (u < 0x10000)
             s[o++] = (char)(0xe0 | (u >> 12)), s[o++] = (char)(0x80 | ((u >> 6) & 0x3f)),
             s[o++] = (char)(0x80 | (u & 0x3f));
@@ -249,7 +272,8 @@ out:
   free(raw);
   if (st) {
     if (ids)
-      for (size_t i = 0; i < n; i++) free(ids[i]);
+      for (size_t i = 0; i < n; i++)
+        free(ids[i]);
     free(ids);
     return st;
   }
@@ -268,8 +292,8 @@ static fc_status read_matrix(zip_t *z, const char *npz, const char *entry, float
   if (st) return st;
   if (in.ndim != 2 || (in.kind != NPY_F4 && in.kind != NPY_F8 && in.kind != NPY_F2)) {
     zip_fclose(f);
-    return fc_error_set(err, FC_EFORMAT, "%s:%s: embeddings must be a 2-D float array ('<f4', '<f8' or '<f2')", npz,
-                        entry);
+    return fc_error_set(err, FC_EFORMAT,
+                        "%s:%s: embeddings must be a 2-D float array ('<f4', '<f8' or '<f2')", npz, entry);
   }
   float *d = fc_aligned_alloc(in.count * sizeof(float));
   if (!d) {
@@ -302,8 +326,8 @@ static fc_status read_matrix(zip_t *z, const char *npz, const char *entry, float
   }
   zip_fclose(f);
   if (st == FC_EFORMAT)
-    st = fc_error_set(err, FC_EFORMAT, "%s:%s: truncated or corrupt data (%zu x %zu expected): %s", npz, entry,
-                      in.shape[0], in.shape[1], zip_strerror(z));
+    st = fc_error_set(err, FC_EFORMAT, "%s:%s: truncated or corrupt data (%zu x %zu expected): %s", npz,
+                      entry, in.shape[0], in.shape[1], zip_strerror(z));
   if (st) {
     fc_aligned_free(d);
     return st;
@@ -375,9 +399,12 @@ static fc_status load_json(const char *path, cJSON **out, fc_error *err) {
 
 static char map_category(const char *c) {
   if (!c) return 0;
-  if (!strcmp(c, "P") || !strcmp(c, "BP") || !strcmp(c, "BPO") || !strcmp(c, "biological_process")) return 'P';
-  if (!strcmp(c, "F") || !strcmp(c, "MF") || !strcmp(c, "MFO") || !strcmp(c, "molecular_function")) return 'F';
-  if (!strcmp(c, "C") || !strcmp(c, "CC") || !strcmp(c, "CCO") || !strcmp(c, "cellular_component")) return 'C';
+  if (!strcmp(c, "P") || !strcmp(c, "BP") || !strcmp(c, "BPO") || !strcmp(c, "biological_process"))
+    return 'P';
+  if (!strcmp(c, "F") || !strcmp(c, "MF") || !strcmp(c, "MFO") || !strcmp(c, "molecular_function"))
+    return 'F';
+  if (!strcmp(c, "C") || !strcmp(c, "CC") || !strcmp(c, "CCO") || !strcmp(c, "cellular_component"))
+    return 'C';
   return 0;
 }
 
@@ -386,10 +413,12 @@ static const char *json_str(const cJSON *o, const char *key) {
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_json, const char *accessions_json,
-                               const char *out_path, const fc_lite_import_opts *opts, fc_error *err) {
+fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_json,
+                               const char *accessions_json, const char *out_path,
+                               const fc_lite_import_opts *opts, fc_error *err) {
   if (!lookup_npz || !annotations_json || !out_path)
-    return fc_error_set(err, FC_EINVAL, "import-lite: lookup table, annotations and output paths are required");
+    return fc_error_set(err, FC_EINVAL,
+                        "import-lite: lookup table, annotations and output paths are required");
   fc_status st = FC_OK;
   lite_model *models = NULL;
   size_t n_models = 0;
@@ -418,9 +447,12 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
     size_t sl = strlen(suffix);
     if (l < sl || strcmp(nm + l - sl, suffix) != 0) continue;
     char *model;
-    if (l == sl) model = fc_strdup("default");
-    else if (nm[l - sl - 1] == '_' && l > sl + 1) model = fc_strndup(nm, l - sl - 1);
-    else continue;
+    if (l == sl)
+      model = fc_strdup("default");
+    else if (nm[l - sl - 1] == '_' && l > sl + 1)
+      model = fc_strndup(nm, l - sl - 1);
+    else
+      continue;
     void *nv = realloc(models, (n_models + 1) * sizeof *models);
     if (!model || !nv) {
       free(model);
@@ -438,34 +470,40 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
       break;
     }
     if (zip_name_locate(z, ids_entry, 0) < 0)
-      st = fc_error_set(err, FC_EFORMAT, "%s: model '%s' has '%s' but no '%s'", lookup_npz, model, nm, ids_entry);
+      st = fc_error_set(err, FC_EFORMAT, "%s: model '%s' has '%s' but no '%s'", lookup_npz, model, nm,
+                        ids_entry);
     if (!st) st = read_ids(z, lookup_npz, ids_entry, &m->ids, &m->n, err);
     free(ids_entry);
     m->entry = fc_strdup(nm);
     if (!st && !m->entry) st = fc_error_set(err, FC_ENOMEM, "out of memory");
   }
   if (!st && n_models == 0)
-    st = fc_error_set(err, FC_EFORMAT,
-                      "%s: no '<Model>_embeddings' (or 'embeddings') array found; not a FANTASIA-Lite lookup table",
-                      lookup_npz);
+    st = fc_error_set(
+        err, FC_EFORMAT,
+        "%s: no '<Model>_embeddings' (or 'embeddings') array found; not a FANTASIA-Lite lookup table",
+        lookup_npz);
   /* 2. Union of ref ids -> sequence ids (numeric ids kept as they are). */
   size_t total = 0;
-  for (size_t i = 0; !st && i < n_models; i++) total += models[i].n;
+  for (size_t i = 0; !st && i < n_models; i++)
+    total += models[i].n;
   if (!st) {
     map = malloc((total ? total : 1) * sizeof *map);
     if (!map) st = fc_error_set(err, FC_ENOMEM, "out of memory");
   }
   if (!st) {
     for (size_t i = 0; i < n_models; i++)
-      for (size_t j = 0; j < models[i].n; j++) map[n_map++] = (idmap_entry){models[i].ids[j], 0};
+      for (size_t j = 0; j < models[i].n; j++)
+        map[n_map++] = (idmap_entry){models[i].ids[j], 0};
     qsort(map, n_map, sizeof *map, cmp_idmap);
     size_t u = 0;
     for (size_t i = 0; i < n_map; i++)
       if (!u || strcmp(map[u - 1].id, map[i].id) != 0) map[u++] = map[i];
     n_map = u;
     int numeric = 1;
-    for (size_t i = 0; i < n_map && numeric; i++) numeric = as_seq_id(map[i].id) > 0;
-    for (size_t i = 0; i < n_map; i++) map[i].seq = numeric ? as_seq_id(map[i].id) : (int64_t)(i + 1);
+    for (size_t i = 0; i < n_map && numeric; i++)
+      numeric = as_seq_id(map[i].id) > 0;
+    for (size_t i = 0; i < n_map; i++)
+      map[i].seq = numeric ? as_seq_id(map[i].id) : (int64_t)(i + 1);
   }
   if (!st) st = load_json(annotations_json, &ann, err);
   if (!st && accessions_json) st = load_json(accessions_json, &acc, err);
@@ -477,11 +515,13 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
     char numbuf[64];
     if (!st && acc) {
       const cJSON *v = cJSON_GetObjectItemCaseSensitive(acc, map[i].id);
-      if (cJSON_IsString(v)) a = v->valuestring;
+      if (cJSON_IsString(v))
+        a = v->valuestring;
       else if (cJSON_IsNumber(v)) {
         if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 1e15)
           snprintf(numbuf, sizeof numbuf, "%.0f", v->valuedouble);
-        else snprintf(numbuf, sizeof numbuf, "%.17g", v->valuedouble);
+        else
+          snprintf(numbuf, sizeof numbuf, "%.17g", v->valuedouble);
         a = numbuf;
       } else if (v && !cJSON_IsNull(v))
         st = fc_error_set(err, FC_EFORMAT, "%s: accession of '%s' is not a string or number", accessions_json,
@@ -501,25 +541,28 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
     }
     size_t cnt = cJSON_IsArray(ent) ? (size_t)cJSON_GetArraySize(ent) : 1;
     if (!cJSON_IsArray(ent) && !cJSON_IsObject(ent)) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' is neither a list nor an object", annotations_json, rid);
+      st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' is neither a list nor an object", annotations_json,
+                        rid);
       break;
     }
     const cJSON *it = cJSON_IsArray(ent) ? ent->child : ent;
     for (size_t k = 0; k < cnt && it && !st; k++, it = it->next) {
       if (!cJSON_IsObject(it)) {
-        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu is not an object", annotations_json, rid, k);
+        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu is not an object", annotations_json, rid,
+                          k);
         break;
       }
       const char *go = json_str(it, "go_id");
       if (!go || !*go) {
-        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu has no string 'go_id'", annotations_json, rid, k);
+        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu has no string 'go_id'", annotations_json,
+                          rid, k);
         break;
       }
       const char *cat = json_str(it, "category");
       char c = map_category(cat);
       if (cat && *cat && !c) {
-        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu: unknown category '%s'", annotations_json, rid,
-                          k, cat);
+        st = fc_error_set(err, FC_EFORMAT, "%s: entry '%s' item %zu: unknown category '%s'", annotations_json,
+                          rid, k, cat);
         break;
       }
       st = fc_refdb_add_go_term(db, go, c, json_str(it, "go_description"), err);
@@ -527,8 +570,8 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
     }
   }
   if (!st && skipped)
-    fc_log_warn("%s: %zu annotation entries name reference ids that have no embedding; skipped", annotations_json,
-                skipped);
+    fc_log_warn("%s: %zu annotation entries name reference ids that have no embedding; skipped",
+                annotations_json, skipped);
   /* 5. Embedding types and matrices. */
   for (size_t i = 0; !st && i < n_models; i++) {
     lite_model *m = &models[i];
@@ -536,14 +579,15 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
     /* One matrix in memory at a time. */
     st = read_matrix(z, lookup_npz, m->entry, &m->data, &m->rows, &m->dim, err);
     if (!st && m->rows != m->n)
-      st = fc_error_set(err, FC_EMISMATCH, "%s: model '%s': %zu ids but %zu embedding rows", lookup_npz, m->name,
-                        m->n, m->rows);
+      st = fc_error_set(err, FC_EMISMATCH, "%s: model '%s': %zu ids but %zu embedding rows", lookup_npz,
+                        m->name, m->n, m->rows);
     if (!st && (m->rows == 0 || m->dim == 0))
       st = fc_error_set(err, FC_EFORMAT, "%s: model '%s': empty embedding matrix", lookup_npz, m->name);
     if (!st) st = fc_refdb_add_embedding_type(db, m->name, 0, NULL, &tid, err);
     int64_t *sids = st ? NULL : malloc(m->n * sizeof *sids);
     if (!st && !sids) st = fc_error_set(err, FC_ENOMEM, "out of memory");
-    for (size_t j = 0; !st && j < m->n; j++) sids[j] = idmap_get(map, n_map, m->ids[j]);
+    for (size_t j = 0; !st && j < m->n; j++)
+      sids[j] = idmap_get(map, n_map, m->ids[j]);
     if (!st) st = fc_refdb_put_matrix(db, tid, 0, FC_REFDB_LITE_POOLING, sids, m->data, m->rows, m->dim, err);
     free(sids);
     fc_aligned_free(m->data);
@@ -554,12 +598,14 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
                      ? fc_strdup(opts->provenance)
                      : fc_sprintf("FANTASIA-Lite bundle: %s; %s; %s", lookup_npz, annotations_json,
                                   accessions_json ? accessions_json : "(no accessions)");
-    st = prov ? fc_refdb_set_meta(db, "provenance", prov, err) : fc_error_set(err, FC_ENOMEM, "out of memory");
+    st =
+        prov ? fc_refdb_set_meta(db, "provenance", prov, err) : fc_error_set(err, FC_ENOMEM, "out of memory");
     free(prov);
   }
   if (!st) st = fc_refdb_set_meta(db, "source", "fantasia-lite", err);
   if (!st) st = fc_refdb_set_meta(db, "sequences_available", "0", err);
-  if (!st && opts && opts->evidence_codes) st = fc_refdb_set_meta(db, "evidence_codes", opts->evidence_codes, err);
+  if (!st && opts && opts->evidence_codes)
+    st = fc_refdb_set_meta(db, "evidence_codes", opts->evidence_codes, err);
   if (db) {
     fc_error cerr;
     fc_status cst = fc_refdb_close(db, !st, &cerr);
@@ -572,7 +618,8 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
   cJSON_Delete(acc);
   free(map);
   for (size_t i = 0; i < n_models; i++) {
-    for (size_t j = 0; j < models[i].n; j++) free(models[i].ids[j]);
+    for (size_t j = 0; j < models[i].n; j++)
+      free(models[i].ids[j]);
     free(models[i].ids);
     fc_aligned_free(models[i].data);
     free(models[i].name);

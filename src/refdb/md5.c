@@ -57,7 +57,8 @@ void fc_md5_hex(const void *data, size_t n, char hex[33]) {
   uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
   const uint8_t *p = data;
   size_t full = n / 64;
-  for (size_t i = 0; i < full; i++) md5_block(h, p + 64 * i);
+  for (size_t i = 0; i < full; i++)
+    md5_block(h, p + 64 * i);
   uint8_t tail[128];
   size_t rem = n - full * 64;
   memset(tail, 0, sizeof tail);
@@ -65,7 +66,8 @@ void fc_md5_hex(const void *data, size_t n, char hex[33]) {
   tail[rem] = 0x80;
   size_t tl = rem < 56 ? 64 : 128;
   uint64_t bits = (uint64_t)n * 8;
-  for (int i = 0; i < 8; i++) tail[tl - 8 + i] = (uint8_t)(bits >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    tail[tl - 8 + i] = (uint8_t)(bits >> (8 * i));
   md5_block(h, tail);
   if (tl == 128) md5_block(h, tail + 64);
   static const char digits[] = "0123456789abcdef";

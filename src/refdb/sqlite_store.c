@@ -19,7 +19,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     "SELECT id, sequence FROM sequence WHERE sequence_hash = ?1",
     "INSERT INTO sequence(sequence, sequence_hash) VALUES (?1, ?2)",
     "INSERT INTO sequence(id, sequence, sequence_hash) VALUES (?1, '', NULL)",
-    "INSERT INTO protein(id, accession, sequence_id, gene_name, organism, taxonomy_id) VALUES (?1,?2,?3,?4,?5,?6)",
+    "INSERT INTO protein(id, accession, sequence_id, gene_name, organism, taxonomy_id) VALUES "
+    "(?1,?2,?3,?4,?5,?6)",
     "INSERT OR IGNORE INTO go_terms(go_id, category, description) VALUES (?1, ?2, ?3)",
     "INSERT OR IGNORE INTO protein_go_term_annotation(protein_id, go_id, evidence_code) VALUES (?1, ?2, ?3)",
     "SELECT 1 FROM sequence WHERE id = ?1",
@@ -59,7 +60,8 @@ static fc_status sql_fail(fc_refdb *db, fc_error *err, fc_status code, const cha
 static fc_status exec(fc_refdb *db, const char *sql, fc_error *err) {
   char *msg = NULL;
   if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    fc_status st = fc_error_set(err, FC_EIO, "%s: %s (while running: %.60s)", db->path, msg ? msg : "error", sql);
+    fc_status st =
+        fc_error_set(err, FC_EIO, "%s: %s (while running: %.60s)", db->path, msg ? msg : "error", sql);
     sqlite3_free(msg);
     return st;
   }
@@ -75,7 +77,8 @@ static int is_little_endian(void) {
 
 static void free_handle(fc_refdb *db) {
   if (!db) return;
-  for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(db->st[i]);
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(db->st[i]);
   if (db->db) sqlite3_close(db->db);
   if (db->tmp_path) unlink(db->tmp_path);
   free(db->path);
@@ -87,7 +90,8 @@ fc_status fc_refdb_create(const char *path, fc_refdb **out, fc_error *err) {
   *out = NULL;
   if (!path || !*path) return fc_error_set(err, FC_EINVAL, "reference store: empty output path");
   if (!is_little_endian())
-    return fc_error_set(err, FC_EUNSUPPORTED, "%s: reference stores are written on little-endian hosts only", path);
+    return fc_error_set(err, FC_EUNSUPPORTED, "%s: reference stores are written on little-endian hosts only",
+                        path);
   fc_refdb *db = calloc(1, sizeof *db);
   if (!db) return fc_error_set(err, FC_ENOMEM, "out of memory");
   db->path = fc_strdup(path);
@@ -105,10 +109,11 @@ fc_status fc_refdb_create(const char *path, fc_refdb **out, fc_error *err) {
     return st;
   }
   char pragmas[512];
-  snprintf(pragmas, sizeof pragmas,
-           "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;"
-           "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA application_id=%d; PRAGMA user_version=%d;",
-           FC_REFDB_APPLICATION_ID, FC_REFDB_SCHEMA_VERSION);
+  snprintf(
+      pragmas, sizeof pragmas,
+      "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;"
+      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA application_id=%d; PRAGMA user_version=%d;",
+      FC_REFDB_APPLICATION_ID, FC_REFDB_SCHEMA_VERSION);
   fc_status st = exec(db, pragmas, err);
   if (!st) st = exec(db, "BEGIN", err);
   if (!st) st = exec(db, schema_sql, err);
@@ -149,8 +154,8 @@ fc_status fc_refdb_open(const char *path, fc_refdb **out, fc_error *err) {
   *out = NULL;
   if (!path || !*path) return fc_error_set(err, FC_EINVAL, "reference store: empty path");
   if (access(path, R_OK) != 0)
-    return fc_error_set(err, errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open reference store: %s", path,
-                        strerror(errno));
+    return fc_error_set(err, errno == ENOENT ? FC_ENOTFOUND : FC_EIO, "%s: cannot open reference store: %s",
+                        path, strerror(errno));
   fc_refdb *db = calloc(1, sizeof *db);
   if (!db) return fc_error_set(err, FC_ENOMEM, "out of memory");
   db->path = fc_strdup(path);
@@ -167,17 +172,19 @@ fc_status fc_refdb_open(const char *path, fc_refdb **out, fc_error *err) {
   int64_t app = (rc == SQLITE_ROW) ? sqlite3_column_int64(s, 0) : 0;
   sqlite3_finalize(s);
   if (rc != SQLITE_ROW) {
-    fc_status st = fc_error_set(err, FC_EFORMAT, "%s: not a reference store: not a SQLite database (%s)", path,
-                                sqlite3_errmsg(db->db));
+    fc_status st = fc_error_set(err, FC_EFORMAT, "%s: not a reference store: not a SQLite database (%s)",
+                                path, sqlite3_errmsg(db->db));
     free_handle(db);
     return st;
   }
-  int has_meta = query_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='meta'", 0) > 0;
+  int has_meta =
+      query_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='meta'", 0) > 0;
   if (app != FC_REFDB_APPLICATION_ID || !has_meta) {
-    fc_status st = fc_error_set(err, FC_EFORMAT,
-                                "%s: a SQLite database but not a fantasia.c reference store (application_id "
-                                "0x%llx, %s meta table); build one with 'fantasia-c reference build/import-lite'",
-                                path, (unsigned long long)app, has_meta ? "with" : "no");
+    fc_status st =
+        fc_error_set(err, FC_EFORMAT,
+                     "%s: a SQLite database but not a fantasia.c reference store (application_id "
+                     "0x%llx, %s meta table); build one with 'fantasia-c reference build/import-lite'",
+                     path, (unsigned long long)app, has_meta ? "with" : "no");
     free_handle(db);
     return st;
   }
@@ -191,7 +198,8 @@ fc_status fc_refdb_open(const char *path, fc_refdb **out, fc_error *err) {
     free_handle(db);
     return st;
   }
-  fc_status st = exec(db, "PRAGMA query_only=1; PRAGMA mmap_size=68719476736; PRAGMA cache_size=-16384;", err);
+  fc_status st =
+      exec(db, "PRAGMA query_only=1; PRAGMA mmap_size=68719476736; PRAGMA cache_size=-16384;", err);
   if (st) {
     free_handle(db);
     return st;
@@ -208,17 +216,20 @@ fc_status fc_refdb_close(fc_refdb *db, int commit, fc_error *err) {
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)db->dup_annotations);
     st = fc_refdb_set_meta(db, "duplicate_annotations_ignored", buf, err);
     if (!st && query_int(db, "SELECT COUNT(*) FROM meta WHERE key='evidence_codes'", 0) == 0)
-      st = exec(db,
-                "INSERT INTO meta(key, value) SELECT 'evidence_codes', COALESCE(group_concat(e, ','), '') FROM "
-                "(SELECT DISTINCT evidence_code AS e FROM protein_go_term_annotation ORDER BY e)",
-                err);
+      st = exec(
+          db,
+          "INSERT INTO meta(key, value) SELECT 'evidence_codes', COALESCE(group_concat(e, ','), '') FROM "
+          "(SELECT DISTINCT evidence_code AS e FROM protein_go_term_annotation ORDER BY e)",
+          err);
     if (!st) st = exec(db, "COMMIT", err);
     for (int i = 0; i < ST_COUNT; i++) {
       sqlite3_finalize(db->st[i]);
       db->st[i] = NULL;
     }
-    if (!st && sqlite3_close(db->db) != SQLITE_OK) st = sql_fail(db, err, FC_EIO, "close");
-    else db->db = NULL;
+    if (!st && sqlite3_close(db->db) != SQLITE_OK)
+      st = sql_fail(db, err, FC_EIO, "close");
+    else
+      db->db = NULL;
     if (!st) {
       st = fc_commit_tmp(db->tmp_path, db->path, err);
       free(db->tmp_path);
@@ -229,7 +240,9 @@ fc_status fc_refdb_close(fc_refdb *db, int commit, fc_error *err) {
   return st;
 }
 
-const char *fc_refdb_path(const fc_refdb *db) { return db ? db->path : NULL; }
+const char *fc_refdb_path(const fc_refdb *db) {
+  return db ? db->path : NULL;
+}
 
 static fc_status need_writable(fc_refdb *db, fc_error *err) {
   if (!db) return fc_error_set(err, FC_EINVAL, "reference store: NULL handle");
@@ -310,13 +323,15 @@ fc_status fc_refdb_add_sequence_placeholder(fc_refdb *db, int64_t id, int64_t *i
 }
 
 static void bind_opt(sqlite3_stmt *s, int i, const char *v) {
-  if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(s, i);
+  if (v)
+    sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(s, i);
 }
 
-fc_status fc_refdb_add_protein(fc_refdb *db, const char *protein_id, const char *accession, int64_t sequence_id,
-                               const char *gene_name, const char *organism, const char *taxonomy_id,
-                               fc_error *err) {
+fc_status fc_refdb_add_protein(fc_refdb *db, const char *protein_id, const char *accession,
+                               int64_t sequence_id, const char *gene_name, const char *organism,
+                               const char *taxonomy_id, fc_error *err) {
   fc_status st = need_writable(db, err);
   if (st) return st;
   if (!protein_id || !*protein_id) return fc_error_set(err, FC_EINVAL, "%s: empty protein id", db->path);
@@ -356,8 +371,8 @@ fc_status fc_refdb_add_go_term(fc_refdb *db, const char *go_id, char category, c
   return FC_OK;
 }
 
-fc_status fc_refdb_add_annotation(fc_refdb *db, const char *protein_id, const char *go_id, const char *evidence,
-                                  fc_error *err) {
+fc_status fc_refdb_add_annotation(fc_refdb *db, const char *protein_id, const char *go_id,
+                                  const char *evidence, fc_error *err) {
   fc_status st = need_writable(db, err);
   if (st) return st;
   if (!protein_id || !*protein_id || !go_id || !*go_id)
@@ -376,15 +391,19 @@ fc_status fc_refdb_add_annotation(fc_refdb *db, const char *protein_id, const ch
   return FC_OK;
 }
 
-uint64_t fc_refdb_duplicate_annotations(const fc_refdb *db) { return db ? db->dup_annotations : 0; }
+uint64_t fc_refdb_duplicate_annotations(const fc_refdb *db) {
+  return db ? db->dup_annotations : 0;
+}
 
 static const struct {
   const char *name;
   int64_t id;
   const char *model;
 } known_types[] = {
-    {"ESM", 1, "facebook/esm2_t33_650M_UR50D"},  {"Prost-T5", 2, "Rostlab/ProstT5"},
-    {"Prot-T5", 3, "Rostlab/prot_t5_xl_uniref50"}, {"Ankh3-Large", 4, "ElnaggarLab/ankh3-large"},
+    {"ESM", 1, "facebook/esm2_t33_650M_UR50D"},
+    {"Prost-T5", 2, "Rostlab/ProstT5"},
+    {"Prot-T5", 3, "Rostlab/prot_t5_xl_uniref50"},
+    {"Ankh3-Large", 4, "ElnaggarLab/ankh3-large"},
     {"ESM3c", 5, "esmc_600m"},
 };
 
@@ -405,8 +424,9 @@ fc_status fc_refdb_add_embedding_type(fc_refdb *db, const char *name, int64_t id
     }
   }
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(db->db, "INSERT INTO sequence_embedding_type(id, name, model_name) VALUES (?1, ?2, ?3)",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db->db,
+                         "INSERT INTO sequence_embedding_type(id, name, model_name) VALUES (?1, ?2, ?3)", -1,
+                         &s, NULL) != SQLITE_OK)
     return sql_fail(db, err, FC_EIO, "embedding type");
   if (id > 0) sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
@@ -441,19 +461,21 @@ static int cmp_id_row(const void *a, const void *b) {
 }
 
 fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const char *pooling,
-                              const int64_t *sequence_ids, const float *data, size_t n, size_t dim, fc_error *err) {
+                              const int64_t *sequence_ids, const float *data, size_t n, size_t dim,
+                              fc_error *err) {
   fc_status st = need_writable(db, err);
   if (st) return st;
   if (n == 0 || dim == 0 || !sequence_ids || !data)
-    return fc_error_set(err, FC_EINVAL, "%s: empty matrix for type %lld layer %d", db->path, (long long)type_id,
-                        layer);
+    return fc_error_set(err, FC_EINVAL, "%s: empty matrix for type %lld layer %d", db->path,
+                        (long long)type_id, layer);
   if (dim > (1u << 20)) return fc_error_set(err, FC_EINVAL, "%s: dimension %zu too large", db->path, dim);
   char q[160];
   snprintf(q, sizeof q, "SELECT COUNT(*) FROM sequence_embedding_type WHERE id=%lld", (long long)type_id);
   if (query_int(db, q, 0) == 0)
     return fc_error_set(err, FC_ENOTFOUND, "%s: unknown embedding type id %lld (add it first)", db->path,
                         (long long)type_id);
-  snprintf(q, sizeof q, "SELECT COUNT(*) FROM embedding_block WHERE embedding_type_id=%lld AND layer_index=%d",
+  snprintf(q, sizeof q,
+           "SELECT COUNT(*) FROM embedding_block WHERE embedding_type_id=%lld AND layer_index=%d",
            (long long)type_id, layer);
   if (query_int(db, q, 0) != 0)
     return fc_error_set(err, FC_EDUPLICATE, "%s: type %lld layer %d already has a matrix", db->path,
@@ -465,17 +487,19 @@ fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const ch
     free(perm);
     return fc_error_set(err, FC_ENOMEM, "out of memory (%zu rows)", n);
   }
-  for (size_t i = 0; i < n; i++) pairs[i] = (id_row){sequence_ids[i], i};
+  for (size_t i = 0; i < n; i++)
+    pairs[i] = (id_row){sequence_ids[i], i};
   qsort(pairs, n, sizeof *pairs, cmp_id_row);
-  for (size_t i = 0; i < n; i++) perm[i] = pairs[i].row;
+  for (size_t i = 0; i < n; i++)
+    perm[i] = pairs[i].row;
   free(pairs);
   sqlite3_stmt *ex = db->st[ST_SEQ_EXISTS];
   for (size_t i = 0; i < n; i++) {
     int64_t id = sequence_ids[perm[i]];
     if (i && id == sequence_ids[perm[i - 1]]) {
       free(perm);
-      return fc_error_set(err, FC_EDUPLICATE, "%s: type %lld layer %d: sequence id %lld appears twice", db->path,
-                          (long long)type_id, layer, (long long)id);
+      return fc_error_set(err, FC_EDUPLICATE, "%s: type %lld layer %d: sequence id %lld appears twice",
+                          db->path, (long long)type_id, layer, (long long)id);
     }
     sqlite3_bind_int64(ex, 1, id);
     int rc = step_done(ex);
@@ -492,12 +516,14 @@ fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const ch
   float *bnorm = malloc(cap * sizeof *bnorm);
   uint16_t *bdata = malloc(cap * dim * sizeof *bdata);
   sqlite3_stmt *ins = NULL;
-  if (!bids || !bnorm || !bdata) st = fc_error_set(err, FC_ENOMEM, "out of memory");
-  else if (sqlite3_prepare_v2(db->db,
-                              "INSERT INTO embedding_block(embedding_type_id, layer_index, block_no, pooling, dim, "
-                              "n_rows, first_sequence_id, last_sequence_id, sequence_ids, norms, data) VALUES "
-                              "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                              -1, &ins, NULL) != SQLITE_OK)
+  if (!bids || !bnorm || !bdata)
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+  else if (sqlite3_prepare_v2(
+               db->db,
+               "INSERT INTO embedding_block(embedding_type_id, layer_index, block_no, pooling, dim, "
+               "n_rows, first_sequence_id, last_sequence_id, sequence_ids, norms, data) VALUES "
+               "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+               -1, &ins, NULL) != SQLITE_OK)
     st = sql_fail(db, err, FC_EIO, "prepare");
   for (size_t b0 = 0, blk = 0; !st && b0 < n; b0 += rpb, blk++) {
     size_t nr = n - b0 < rpb ? n - b0 : rpb;
@@ -509,15 +535,17 @@ fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const ch
       double ss = 0;
       for (size_t j = 0; j < dim; j++) {
         if (!isfinite(row[j])) {
-          st = fc_error_set(err, FC_EINVAL, "%s: type %lld layer %d: sequence id %lld has a non-finite value (%g) "
-                                            "at column %zu",
+          st = fc_error_set(err, FC_EINVAL,
+                            "%s: type %lld layer %d: sequence id %lld has a non-finite value (%g) "
+                            "at column %zu",
                             db->path, (long long)type_id, layer, (long long)bids[r], (double)row[j], j);
           break;
         }
         h[j] = fc_f32_to_f16(row[j]);
         if ((h[j] & 0x7c00u) == 0x7c00u) {
-          st = fc_error_set(err, FC_EINVAL, "%s: type %lld layer %d: sequence id %lld: value %g at column %zu is "
-                                            "beyond the fp16 range (|x| > 65504)",
+          st = fc_error_set(err, FC_EINVAL,
+                            "%s: type %lld layer %d: sequence id %lld: value %g at column %zu is "
+                            "beyond the fp16 range (|x| > 65504)",
                             db->path, (long long)type_id, layer, (long long)bids[r], (double)row[j], j);
           break;
         }
@@ -565,7 +593,8 @@ void fc_refdb_space_clear(fc_refdb_space *sp) {
 
 void fc_refdb_spaces_free(fc_refdb_space *spaces, size_t n) {
   if (!spaces) return;
-  for (size_t i = 0; i < n; i++) fc_refdb_space_clear(&spaces[i]);
+  for (size_t i = 0; i < n; i++)
+    fc_refdb_space_clear(&spaces[i]);
   free(spaces);
 }
 
@@ -574,11 +603,12 @@ fc_status fc_refdb_spaces(fc_refdb *db, fc_refdb_space **out, size_t *n, fc_erro
   *n = 0;
   if (!db) return fc_error_set(err, FC_EINVAL, "reference store: NULL handle");
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(db->db,
-                         "SELECT b.embedding_type_id, t.name, t.model_name, b.layer_index, MIN(b.pooling), "
-                         "MIN(b.dim), SUM(b.n_rows) FROM embedding_block b JOIN sequence_embedding_type t ON "
-                         "t.id = b.embedding_type_id GROUP BY b.embedding_type_id, b.layer_index ORDER BY 1, 4",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db->db,
+          "SELECT b.embedding_type_id, t.name, t.model_name, b.layer_index, MIN(b.pooling), "
+          "MIN(b.dim), SUM(b.n_rows) FROM embedding_block b JOIN sequence_embedding_type t ON "
+          "t.id = b.embedding_type_id GROUP BY b.embedding_type_id, b.layer_index ORDER BY 1, 4",
+          -1, &s, NULL) != SQLITE_OK)
     return sql_fail(db, err, FC_EIO, "cannot list spaces");
   fc_refdb_space *v = NULL;
   size_t cnt = 0, cap = 0;
@@ -615,7 +645,8 @@ fc_status fc_refdb_spaces(fc_refdb *db, fc_refdb_space **out, size_t *n, fc_erro
   return FC_OK;
 }
 
-fc_status fc_refdb_find_space(fc_refdb *db, const char *model, int layer, fc_refdb_space *out, fc_error *err) {
+fc_status fc_refdb_find_space(fc_refdb *db, const char *model, int layer, fc_refdb_space *out,
+                              fc_error *err) {
   memset(out, 0, sizeof *out);
   if (!model || !*model) return fc_error_set(err, FC_EINVAL, "reference store: empty model name");
   fc_refdb_space *v;
@@ -643,8 +674,8 @@ fc_status fc_refdb_find_space(fc_refdb *db, const char *model, int layer, fc_ref
       len += (size_t)snprintf(list + len, cap - len, "%s%s (id %lld) layer %d", i ? ", " : "",
                               v[i].name ? v[i].name : "?", (long long)v[i].type_id, v[i].layer);
   }
-  st = fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for model '%s' layer %d; the store has: %s", db->path,
-                    model, layer, n ? (list ? list : "?") : "no embeddings at all");
+  st = fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for model '%s' layer %d; the store has: %s",
+                    db->path, model, layer, n ? (list ? list : "?") : "no embeddings at all");
   free(list);
   fc_refdb_spaces_free(v, n);
   return st;
@@ -704,8 +735,10 @@ static void *load_worker(void *arg) {
   }
   if (!c) {
     if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_exec(c, "PRAGMA mmap_size=68719476736; PRAGMA cache_size=-16384;", NULL, NULL, NULL) != SQLITE_OK) {
-      j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot open a reader: %s", path, c ? sqlite3_errmsg(c) : "?");
+        sqlite3_exec(c, "PRAGMA mmap_size=68719476736; PRAGMA cache_size=-16384;", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+      j->st =
+          fc_error_set(&j->err, FC_EIO, "%s: cannot open a reader: %s", path, c ? sqlite3_errmsg(c) : "?");
       goto out;
     }
   }
@@ -716,23 +749,26 @@ static void *load_worker(void *arg) {
       int rc = bb[k] ? sqlite3_blob_reopen(bb[k], b->rowid)
                      : sqlite3_blob_open(c, "main", "embedding_block", cols[k], b->rowid, 0, &bb[k]);
       if (rc != SQLITE_OK) {
-        j->st = fc_error_set(&j->err, FC_EFORMAT, "%s: type %lld layer %d block %lld: cannot read %s: %s", path,
-                             (long long)j->type_id, j->layer, (long long)b->block_no, cols[k], sqlite3_errmsg(c));
+        j->st =
+            fc_error_set(&j->err, FC_EFORMAT, "%s: type %lld layer %d block %lld: cannot read %s: %s", path,
+                         (long long)j->type_id, j->layer, (long long)b->block_no, cols[k], sqlite3_errmsg(c));
         break;
       }
       if ((size_t)sqlite3_blob_bytes(bb[k]) != want[k]) {
-        j->st = fc_error_set(&j->err, FC_EFORMAT,
-                             "%s: type %lld layer %d block %lld: %s blob has %d bytes, expected %zu (%zu rows of dim "
-                             "%zu)",
-                             path, (long long)j->type_id, j->layer, (long long)b->block_no, cols[k],
-                             sqlite3_blob_bytes(bb[k]), want[k], b->n_rows, j->dim);
+        j->st = fc_error_set(
+            &j->err, FC_EFORMAT,
+            "%s: type %lld layer %d block %lld: %s blob has %d bytes, expected %zu (%zu rows of dim "
+            "%zu)",
+            path, (long long)j->type_id, j->layer, (long long)b->block_no, cols[k], sqlite3_blob_bytes(bb[k]),
+            want[k], b->n_rows, j->dim);
         break;
       }
     }
     if (j->st) break;
     if (sqlite3_blob_read(bb[0], j->out->sequence_ids + b->row0, (int)want[0], 0) != SQLITE_OK ||
         sqlite3_blob_read(bb[1], j->out->norms + b->row0, (int)want[1], 0) != SQLITE_OK) {
-      j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
+      j->st =
+          fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
       break;
     }
     float *dst = j->out->data + b->row0 * j->dim;
@@ -740,14 +776,16 @@ static void *load_worker(void *arg) {
     for (size_t off = 0; off < total; off += stage_vals) {
       size_t m = total - off < stage_vals ? total - off : stage_vals;
       if (sqlite3_blob_read(bb[2], stage, (int)(m * 2), (int)(off * 2)) != SQLITE_OK) {
-        j->st = fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
+        j->st =
+            fc_error_set(&j->err, FC_EIO, "%s: cannot read an embedding block: %s", path, sqlite3_errmsg(c));
         break;
       }
       fc_f16_to_f32_array(stage, dst + off, m);
     }
   }
 out:
-  for (int k = 0; k < 3; k++) sqlite3_blob_close(bb[k]);
+  for (int k = 0; k < 3; k++)
+    sqlite3_blob_close(bb[k]);
   if (c && c != j->conn) sqlite3_close(c);
   fc_aligned_free(stage);
   return NULL;
@@ -760,10 +798,11 @@ fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refm
     return fc_error_set(err, FC_EUNSUPPORTED, "%s: reading needs a little-endian host", db->path);
   /* 1. The block list (small columns only). */
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(db->db,
-                         "SELECT rowid, block_no, n_rows, dim FROM embedding_block WHERE embedding_type_id=?1 AND "
-                         "layer_index=?2 ORDER BY block_no",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db->db,
+          "SELECT rowid, block_no, n_rows, dim FROM embedding_block WHERE embedding_type_id=?1 AND "
+          "layer_index=?2 ORDER BY block_no",
+          -1, &s, NULL) != SQLITE_OK)
     return sql_fail(db, err, FC_EIO, "cannot read embeddings");
   sqlite3_bind_int64(s, 1, type_id);
   sqlite3_bind_int(s, 2, layer);
@@ -798,15 +837,16 @@ fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refm
   if (!st && rc != SQLITE_DONE) st = sql_fail(db, err, FC_EIO, "cannot read embeddings");
   sqlite3_finalize(s);
   if (!st && nb == 0)
-    st = fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for type %lld layer %d", db->path, (long long)type_id,
-                      layer);
+    st = fc_error_set(err, FC_ENOTFOUND, "%s: no embeddings for type %lld layer %d", db->path,
+                      (long long)type_id, layer);
   if (!st) {
     out->sequence_ids = malloc(n * sizeof(int64_t));
     out->norms = malloc(n * sizeof(float));
     out->data = fc_aligned_alloc(n * dim * sizeof(float));
     if (!out->sequence_ids || !out->norms || !out->data)
       st = fc_error_set(err, FC_ENOMEM, "out of memory loading %zu x %zu matrix", n, dim);
-    else advise_huge(out->data, n * dim * sizeof(float));
+    else
+      advise_huge(out->data, n * dim * sizeof(float));
   }
   /* 2. Blocks in parallel: fresh output pages are zeroed by the kernel on first touch, which costs
    * as much as the copy on small machines; several readers share that work. */
@@ -820,14 +860,25 @@ fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refm
     int started[4] = {0, 0, 0, 0};
     for (size_t t = 0; t < T; t++) {
       memset(&jobs[t], 0, sizeof jobs[t]);
-      jobs[t] = (load_job){.db = db, .conn = t == 0 ? db->db : NULL, .blocks = blocks, .n_blocks = nb, .t = t,
-                           .T = T, .dim = dim, .type_id = type_id, .layer = layer, .out = out};
+      jobs[t] = (load_job){.db = db,
+                           .conn = t == 0 ? db->db : NULL,
+                           .blocks = blocks,
+                           .n_blocks = nb,
+                           .t = t,
+                           .T = T,
+                           .dim = dim,
+                           .type_id = type_id,
+                           .layer = layer,
+                           .out = out};
     }
-    for (size_t t = 1; t < T; t++) started[t] = pthread_create(&tid[t], NULL, load_worker, &jobs[t]) == 0;
+    for (size_t t = 1; t < T; t++)
+      started[t] = pthread_create(&tid[t], NULL, load_worker, &jobs[t]) == 0;
     load_worker(&jobs[0]);
     for (size_t t = 1; t < T; t++) {
-      if (started[t]) pthread_join(tid[t], NULL);
-      else load_worker(&jobs[t]);
+      if (started[t])
+        pthread_join(tid[t], NULL);
+      else
+        load_worker(&jobs[t]);
     }
     for (size_t t = 0; t < T && !st; t++)
       if (jobs[t].st) {
@@ -838,8 +889,9 @@ fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refm
   free(blocks);
   for (size_t i = 1; !st && i < n; i++)
     if (out->sequence_ids[i] <= out->sequence_ids[i - 1])
-      st = fc_error_set(err, FC_EFORMAT, "%s: type %lld layer %d: sequence ids not strictly increasing at row %zu",
-                        db->path, (long long)type_id, layer, i);
+      st = fc_error_set(err, FC_EFORMAT,
+                        "%s: type %lld layer %d: sequence ids not strictly increasing at row %zu", db->path,
+                        (long long)type_id, layer, i);
   if (st) {
     fc_refmatrix_free(out);
     return st;
@@ -853,7 +905,8 @@ fc_status fc_refdb_load_matrix(fc_refdb *db, int64_t type_id, int layer, fc_refm
 
 void fc_refdb_info_free(fc_refdb_info *info) {
   if (!info) return;
-  for (size_t i = 0; i < info->n_evidence; i++) free(info->evidence[i].code);
+  for (size_t i = 0; i < info->n_evidence; i++)
+    free(info->evidence[i].code);
   free(info->evidence);
   fc_refdb_spaces_free(info->spaces, info->n_spaces);
   for (size_t i = 0; i < info->n_meta; i++) {
@@ -880,9 +933,9 @@ fc_status fc_refdb_get_info(fc_refdb *db, fc_refdb_info *out, fc_error *err) {
   fc_status st = FC_OK;
   sqlite3_stmt *s = NULL;
   size_t cap = 0;
-  if (sqlite3_prepare_v2(db->db,
-                         "SELECT evidence_code, COUNT(*) FROM protein_go_term_annotation GROUP BY 1 ORDER BY 1", -1,
-                         &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(
+          db->db, "SELECT evidence_code, COUNT(*) FROM protein_go_term_annotation GROUP BY 1 ORDER BY 1", -1,
+          &s, NULL) != SQLITE_OK)
     st = sql_fail(db, err, FC_EIO, "info");
   while (!st && sqlite3_step(s) == SQLITE_ROW) {
     if (out->n_evidence == cap) {
@@ -900,7 +953,8 @@ fc_status fc_refdb_get_info(fc_refdb *db, fc_refdb_info *out, fc_error *err) {
   sqlite3_finalize(s);
   s = NULL;
   cap = 0;
-  if (!st && sqlite3_prepare_v2(db->db, "SELECT key, value FROM meta ORDER BY key", -1, &s, NULL) != SQLITE_OK)
+  if (!st &&
+      sqlite3_prepare_v2(db->db, "SELECT key, value FROM meta ORDER BY key", -1, &s, NULL) != SQLITE_OK)
     st = sql_fail(db, err, FC_EIO, "info");
   while (!st && sqlite3_step(s) == SQLITE_ROW) {
     if (out->n_meta == cap) {
@@ -922,4 +976,6 @@ fc_status fc_refdb_get_info(fc_refdb *db, fc_refdb_info *out, fc_error *err) {
 }
 
 /* ---- internal access for catalog.c ---- */
-sqlite3 *fc_refdb__sqlite(fc_refdb *db) { return db ? db->db : NULL; }
+sqlite3 *fc_refdb__sqlite(fc_refdb *db) {
+  return db ? db->db : NULL;
+}
