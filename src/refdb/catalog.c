@@ -77,6 +77,17 @@ static int cmp_term(const void *key, const void *elem) {
   return strcmp((const char *)key, ((const term *)elem)->go_id);
 }
 
+typedef struct {
+  int64_t seq;
+  size_t idx; /* index in id order */
+} prot_key;
+
+static int cmp_prot_key(const void *a, const void *b) {
+  const prot_key *x = a, *y = b;
+  if (x->seq != y->seq) return (x->seq > y->seq) - (x->seq < y->seq);
+  return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   if (need <= *cap) return 0;
   size_t nc = *cap ? *cap * 2 : 1024;
@@ -102,6 +113,9 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   size_t n_evid = 0, cap_evid = 0;
   size_t *prot_go_start = NULL;
   int64_t *prot_seq = NULL;
+  fc_ref_protein *byid = NULL; /* proteins in id order while loading */
+  size_t n_byid = 0;
+  prot_key *order = NULL;
   size_t cap_ps = 0, cap_pg = 0;
   sqlite3_stmt *s = NULL;
   int oom = 0, rc = SQLITE_DONE;
@@ -140,57 +154,48 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
   sqlite3_finalize(s);
   s = NULL;
 
-  /* 3. Proteins by (sequence_id, id). */
+  /* 3. Proteins in primary-key order (no sort needed in SQLite). */
   if (sqlite3_prepare_v2(
-          h,
-          "SELECT id, accession, sequence_id, gene_name, organism, taxonomy_id FROM protein ORDER BY "
-          "sequence_id, id",
+          h, "SELECT id, accession, sequence_id, gene_name, organism, taxonomy_id FROM protein ORDER BY id",
           -1, &s, NULL) != SQLITE_OK)
     goto sqlerr;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (grow((void **)&c->prots, &cap_prots, c->n_prots + 1, sizeof *c->prots) ||
-        grow((void **)&prot_seq, &cap_ps, c->n_prots + 1, sizeof *prot_seq) ||
-        grow((void **)&prot_go_start, &cap_pg, c->n_prots + 2, sizeof *prot_go_start))
+    if (grow((void **)&byid, &cap_prots, n_byid + 1, sizeof *byid) ||
+        grow((void **)&prot_seq, &cap_ps, n_byid + 1, sizeof *prot_seq) ||
+        grow((void **)&prot_go_start, &cap_pg, n_byid + 1, sizeof *prot_go_start))
       goto nomem;
-    fc_ref_protein *p = &c->prots[c->n_prots];
+    fc_ref_protein *p = &byid[n_byid];
     memset(p, 0, sizeof *p);
     p->protein_id = col(c, s, 0, &oom);
     p->accession = col(c, s, 1, &oom);
-    prot_seq[c->n_prots] = sqlite3_column_int64(s, 2);
+    prot_seq[n_byid] = sqlite3_column_int64(s, 2);
     p->gene_name = col(c, s, 3, &oom);
     p->organism = col(c, s, 4, &oom);
     p->taxonomy_id = col(c, s, 5, &oom);
-    if (oom) goto nomem;
-    c->n_prots++;
+    if (oom || !p->protein_id) goto nomem;
+    n_byid++;
   }
   if (rc != SQLITE_DONE) goto sqlerr;
   sqlite3_finalize(s);
   s = NULL;
 
-  /* 4. Annotations in the same (sequence_id, protein id) order, then go_id; merged into proteins. */
-  if (sqlite3_prepare_v2(
-          h,
-          "SELECT p.sequence_id, p.id, a.go_id, a.evidence_code FROM protein_go_term_annotation a "
-          "JOIN protein p ON p.id = a.protein_id ORDER BY p.sequence_id, p.id, a.go_id",
-          -1, &s, NULL) != SQLITE_OK)
+  /* 4. Annotations in primary-key order (protein_id, go_id), merged with the proteins by id. */
+  if (sqlite3_prepare_v2(h,
+                         "SELECT protein_id, go_id, evidence_code FROM protein_go_term_annotation ORDER BY "
+                         "protein_id, go_id",
+                         -1, &s, NULL) != SQLITE_OK)
     goto sqlerr;
   size_t pi = 0;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    int64_t sid = sqlite3_column_int64(s, 0);
-    const char *pid = (const char *)sqlite3_column_text(s, 1);
-    const char *gid = (const char *)sqlite3_column_text(s, 2);
-    const char *ev = (const char *)sqlite3_column_text(s, 3);
+    const char *pid = (const char *)sqlite3_column_text(s, 0);
+    const char *gid = (const char *)sqlite3_column_text(s, 1);
+    const char *ev = (const char *)sqlite3_column_text(s, 2);
     if (!pid || !gid) continue;
-    while (pi < c->n_prots &&
-           (prot_seq[pi] < sid || (prot_seq[pi] == sid && strcmp(c->prots[pi].protein_id, pid) < 0))) {
-      prot_go_start[pi + 1] = c->n_gos;
+    while (pi < n_byid && strcmp(byid[pi].protein_id, pid) < 0) {
       pi++;
+      if (pi < n_byid) prot_go_start[pi] = c->n_gos;
     }
-    if (pi >= c->n_prots || prot_seq[pi] != sid || strcmp(c->prots[pi].protein_id, pid) != 0) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: annotation rows out of step with protein rows at protein '%s'",
-                        path, pid);
-      goto done;
-    }
+    if (pi >= n_byid || strcmp(byid[pi].protein_id, pid) != 0) continue; /* no such protein: inner join */
     const term *t = bsearch(gid, terms, n_terms, sizeof *terms, cmp_term);
     if (!t) continue; /* inner join with go_terms, as FANTASIA */
     const char *e = NULL;
@@ -205,32 +210,37 @@ fc_status fc_refdb_load_catalog(fc_refdb *db, fc_refcatalog **out, fc_error *err
     }
     if (grow((void **)&c->gos, &cap_gos, c->n_gos + 1, sizeof *c->gos)) goto nomem;
     c->gos[c->n_gos++] = (fc_ref_go){t->go_id, t->category, t->description, e};
+    byid[pi].n_go++;
   }
   if (rc != SQLITE_DONE) goto sqlerr;
   sqlite3_finalize(s);
   s = NULL;
-  if (c->n_prots) {
-    if (!prot_go_start) goto nomem;
-    prot_go_start[0] = 0;
-    for (; pi < c->n_prots; pi++)
-      prot_go_start[pi + 1] = c->n_gos;
-    /* prot_go_start[i] was written as the end of protein i-1; rebuild starts from ends. */
-    for (size_t i = 0; i < c->n_prots; i++) {
-      size_t end = prot_go_start[i + 1];
-      size_t start = i ? prot_go_start[i] : 0;
-      c->prots[i].go = c->gos ? c->gos + start : NULL;
-      c->prots[i].n_go = end - start;
-    }
-  }
+  /* prot_go_start[i] is set when the merge reaches protein i; proteins never reached have no GO. */
+  if (n_byid) prot_go_start[0] = 0;
+  for (size_t i = pi + 1; i < n_byid; i++)
+    prot_go_start[i] = c->n_gos;
+  for (size_t i = 0; i < n_byid; i++)
+    byid[i].go = byid[i].n_go ? c->gos + prot_go_start[i] : NULL;
 
-  /* 5. Proteins into sequences (both sorted by sequence id). */
+  /* 5. Proteins ordered by (sequence id, protein id), then grouped into their sequences. */
+  if (n_byid) {
+    order = malloc(n_byid * sizeof *order);
+    c->prots = malloc(n_byid * sizeof *c->prots);
+    if (!order || !c->prots) goto nomem;
+    for (size_t i = 0; i < n_byid; i++)
+      order[i] = (prot_key){prot_seq[i], i};
+    qsort(order, n_byid, sizeof *order, cmp_prot_key); /* stable enough: idx breaks ties in id order */
+    for (size_t i = 0; i < n_byid; i++)
+      c->prots[i] = byid[order[i].idx];
+    c->n_prots = n_byid;
+  }
   size_t k = 0;
   for (size_t i = 0; i < c->n_seqs; i++) {
     fc_ref_sequence *q = &c->seqs[i];
-    while (k < c->n_prots && prot_seq[k] < q->id)
+    while (k < c->n_prots && order[k].seq < q->id)
       k++;
     size_t k0 = k;
-    while (k < c->n_prots && prot_seq[k] == q->id)
+    while (k < c->n_prots && order[k].seq == q->id)
       k++;
     q->proteins = k > k0 ? c->prots + k0 : NULL;
     q->n_proteins = k - k0;
@@ -264,6 +274,8 @@ done:
   free(evid);
   free(prot_go_start);
   free(prot_seq);
+  free(byid);
+  free(order);
   if (st) {
     fc_refcatalog_free(c);
     return st;
