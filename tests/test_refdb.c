@@ -530,6 +530,30 @@ static void test_import_lite(void **state) {
   fc_refmatrix_free(&m);
   fc_refdb_space_clear(&one);
   fc_refdb_close(db, 0, NULL);
+  /* non-numeric ids: sequence ids 1..N in sorted id order */
+  char *nnpz = fixture("named/lookup_table.npz"), *nann = fixture("named/annotations.json");
+  char *nout = tpath("named.fcref");
+  assert_int_equal(fc_refdb_import_lite(nnpz, nann, NULL, nout, NULL, &err), FC_OK);
+  assert_int_equal(fc_refdb_open(nout, &db, &err), FC_OK);
+  assert_int_equal(fc_refdb_load_matrix(db, 3, 0, &m, &err), FC_OK);
+  assert_int_equal(m.n, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(m.sequence_ids[i], (int64_t)i + 1);
+    assert_true(m.data[2 * i] == (float)(i + 1)); /* A1 -> 1, B7 -> 2, Q2 -> 3 */
+  }
+  fc_refmatrix_free(&m);
+  assert_int_equal(fc_refdb_load_catalog(db, &cat, &err), FC_OK);
+  const fc_ref_sequence *b7 = fc_refcatalog_get(cat, 2);
+  assert_string_equal(b7->proteins[0].protein_id, "B7");
+  assert_null(b7->proteins[0].accession);
+  assert_int_equal(b7->proteins[0].n_go, 1);
+  assert_int_equal(b7->proteins[0].go[0].category, 'C');
+  assert_string_equal(b7->proteins[0].go[0].evidence, "UNKNOWN");
+  fc_refcatalog_free(cat);
+  fc_refdb_close(db, 0, NULL);
+  free(nnpz);
+  free(nann);
+  free(nout);
   free(dnpz);
   free(dout);
   free(npz);

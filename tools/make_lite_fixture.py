@@ -9,6 +9,7 @@ Writes under tests/fixtures/lite/ (or the folder given as argument):
   good/accessions.json    ref_id -> accession (one number)
   good/expected_<Model>.txt the matrices as the store must return them (rows sorted by id)
   default/lookup_table.npz bare ids (int64) + embeddings (float64): model "default"
+  named/                  non-numeric bytes ids ('|S2'), a namespace-name category, a null evidence
   bad/truncated.npz       good/lookup_table.npz cut in half
   bad/bad_header.npz      an .npy entry whose header dict is garbage
   bad/object_ids.npz      ids saved as a pickled object array ('|O')
@@ -69,9 +70,24 @@ np.savez(os.path.join(out, "default", "lookup_table.npz"),
          ids=np.array([11, 12, 13], dtype=np.int64),
          embeddings=(rng.integers(-64, 64, size=(3, 4)) / 32.0).astype(np.float64))
 
+os.makedirs(os.path.join(out, "named"), exist_ok=True)
+np.savez(os.path.join(out, "named", "lookup_table.npz"), **{
+    "Prot-T5_ids": np.array([b"Q2", b"A1", b"B7"], dtype="S2"),
+    "Prot-T5_embeddings": np.array([[3, 3], [1, 1], [2, 2]], dtype=np.float32)})
+with open(os.path.join(out, "named", "annotations.json"), "w") as f:
+    json.dump({"B7": [{"go_id": "GO:0005634", "category": "cellular_component", "go_description": "nucleus",
+                       "evidence_code": None}]}, f)
+
 good = open(os.path.join(out, "good", "lookup_table.npz"), "rb").read()
 with open(os.path.join(out, "bad", "truncated.npz"), "wb") as f:
     f.write(good[: len(good) // 2])
+
+
+def put(z, name, data):
+    """Add an entry with a fixed timestamp, so the fixtures are byte-identical on every run."""
+    zi = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    zi.compress_type = z.compression
+    z.writestr(zi, data)
 
 
 def npy_bytes(arr):
@@ -81,19 +97,19 @@ def npy_bytes(arr):
 
 
 with zipfile.ZipFile(os.path.join(out, "bad", "bad_header.npz"), "w") as z:
-    z.writestr("X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=str)))
+    put(z, "X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=str)))
     raw = bytearray(npy_bytes(np.zeros((2, 3), dtype=np.float32)))
     hl = raw[8] | raw[9] << 8
     raw[10:10 + hl] = b"{garbage: !!".ljust(hl - 1) + b"\n"
-    z.writestr("X_embeddings.npy", bytes(raw))
+    put(z, "X_embeddings.npy", bytes(raw))
 with zipfile.ZipFile(os.path.join(out, "bad", "object_ids.npz"), "w") as z:
-    z.writestr("X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=object)))
-    z.writestr("X_embeddings.npy", npy_bytes(np.zeros((2, 3), dtype=np.float32)))
+    put(z, "X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=object)))
+    put(z, "X_embeddings.npy", npy_bytes(np.zeros((2, 3), dtype=np.float32)))
 with zipfile.ZipFile(os.path.join(out, "bad", "missing_ids.npz"), "w") as z:
-    z.writestr("X_embeddings.npy", npy_bytes(np.zeros((2, 3), dtype=np.float32)))
+    put(z, "X_embeddings.npy", npy_bytes(np.zeros((2, 3), dtype=np.float32)))
 with zipfile.ZipFile(os.path.join(out, "bad", "short_data.npz"), "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr("X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=str)))
-    z.writestr("X_embeddings.npy", npy_bytes(np.ones((2, 3), dtype=np.float32))[:-5])
+    put(z, "X_ids.npy", npy_bytes(np.array(["1", "2"], dtype=str)))
+    put(z, "X_embeddings.npy", npy_bytes(np.ones((2, 3), dtype=np.float32))[:-5])
 with open(os.path.join(out, "bad", "bad.json"), "w") as f:
     f.write('{"7": [{"go_id": "GO:0005515", "category": "F",,}\n')
 with open(os.path.join(out, "bad", "not_object.json"), "w") as f:

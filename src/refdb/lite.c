@@ -532,8 +532,12 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
   /* 4. Annotations (GO terms: first definition kept). */
   size_t skipped = 0;
   const cJSON *ent;
+  size_t n_ann = 0, done_ann = 0;
+  cJSON_ArrayForEach(ent, ann) n_ann++;
+  fc_progress *prog = (!st && n_ann >= 65536) ? fc_progress_start("importing annotations", n_ann) : NULL;
   cJSON_ArrayForEach(ent, ann) {
     if (st) break;
+    if ((++done_ann & 4095) == 0) fc_progress_update(prog, done_ann);
     const char *rid = ent->string;
     if (!rid || !idmap_get(map, n_map, rid)) {
       skipped++;
@@ -569,6 +573,7 @@ fc_status fc_refdb_import_lite(const char *lookup_npz, const char *annotations_j
       if (!st) st = fc_refdb_add_annotation(db, rid, go, json_str(it, "evidence_code"), err);
     }
   }
+  fc_progress_finish(prog);
   if (!st && skipped)
     fc_log_warn("%s: %zu annotation entries name reference ids that have no embedding; skipped",
                 annotations_json, skipped);

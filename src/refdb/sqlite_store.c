@@ -525,8 +525,10 @@ fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const ch
                "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
                -1, &ins, NULL) != SQLITE_OK)
     st = sql_fail(db, err, FC_EIO, "prepare");
+  fc_progress *prog = n >= 65536 ? fc_progress_start("storing embeddings", n) : NULL;
   for (size_t b0 = 0, blk = 0; !st && b0 < n; b0 += rpb, blk++) {
     size_t nr = n - b0 < rpb ? n - b0 : rpb;
+    fc_progress_update(prog, b0);
     for (size_t r = 0; r < nr && !st; r++) {
       size_t src = perm[b0 + r];
       const float *row = data + src * dim;
@@ -568,6 +570,7 @@ fc_status fc_refdb_put_matrix(fc_refdb *db, int64_t type_id, int layer, const ch
     sqlite3_bind_blob64(ins, 11, bdata, nr * dim * sizeof *bdata, SQLITE_STATIC);
     if (step_done(ins) != SQLITE_DONE) st = sql_fail(db, err, FC_EIO, "cannot insert embedding block");
   }
+  fc_progress_finish(prog);
   sqlite3_finalize(ins);
   free(perm);
   free(bids);
