@@ -142,9 +142,32 @@ static int cmd_info(int argc, char **argv) {
   fc_error_clear(&err);
   fc_refdb *db;
   if (fc_refdb_open(path, &db, &err) != FC_OK) return fc_cli_fail(&err);
-  int rc = fc_refdb_print_info(db, stdout, &err) == FC_OK ? 0 : fc_cli_fail(&err);
+  fc_refdb_info in;
+  if (fc_refdb_get_info(db, &in, &err) != FC_OK) {
+    fc_refdb_close(db, 0, NULL);
+    return fc_cli_fail(&err);
+  }
+  printf("store            %s\nschema version   %d\n", path, in.schema_version);
+  printf("sequences        %llu\nproteins         %llu\nGO terms         %llu\nannotations      %llu\n",
+         (unsigned long long)in.sequences, (unsigned long long)in.proteins, (unsigned long long)in.go_terms,
+         (unsigned long long)in.annotations);
+  if (in.annotations_without_go_term)
+    printf("  (%llu annotations name a GO term the store does not define)\n",
+           (unsigned long long)in.annotations_without_go_term);
+  printf("evidence codes  ");
+  for (size_t i = 0; i < in.n_evidence; i++)
+    printf(" %s=%llu", in.evidence[i].code, (unsigned long long)in.evidence[i].count);
+  printf("\n\nembedding spaces (model, layer, dimensions, rows, pooling):\n");
+  for (size_t i = 0; i < in.n_spaces; i++) {
+    const fc_refdb_space *sp = &in.spaces[i];
+    printf("  %-14s type_id %-3lld layer %-3d dim %-6zu rows %-9zu pooling %s\n", sp->name, (long long)sp->type_id,
+           sp->layer, sp->dim, sp->n_rows, sp->pooling ? sp->pooling : "-");
+  }
+  printf("\nprovenance:\n");
+  for (size_t i = 0; i < in.n_meta; i++) printf("  %-20s %s\n", in.meta[i].key, in.meta[i].value);
+  fc_refdb_info_free(&in);
   fc_refdb_close(db, 0, NULL);
-  return rc;
+  return 0;
 }
 
 int fc_cmd_reference(int argc, char **argv) {
