@@ -5,7 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+static double cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 #include "fantasia/embfile.h"
 
@@ -33,10 +40,12 @@ int main(int argc, char **argv) {
   if (fc_embfile_writer_close(w, 1, &e) != FC_OK) goto fail;
   double t1 = fc_now_seconds();
   fc_embset s;
+  double c1 = cpu_seconds();
   if (fc_embfile_read(path, &s, &e) != FC_OK) goto fail;
-  double t2 = fc_now_seconds();
-  printf("write %zu x %zu %s: %.3f s\nread: %.3f s (%zu blocks, %zu rows)\n", n, d, fc_dtype_name(dt), t1 - t0,
-         t2 - t1, s.n_blocks, s.n_blocks ? s.blocks[0].n : 0);
+  double t2 = fc_now_seconds(), c2 = cpu_seconds();
+  printf("fantasia.c write %zu x %zu %s: wall %.3f s\n", n, d, fc_dtype_name(dt), t1 - t0);
+  printf("fantasia.c read: %zu embeddings, cpu %.3f s, wall %.3f s\n", s.n_blocks ? s.blocks[0].n : 0, c2 - c1,
+         t2 - t1);
   fc_embset_free(&s);
   if (!keep) unlink(path);
   free(v);

@@ -21,6 +21,12 @@
 
 #include "fantasia/embfile.h"
 
+/* Under AddressSanitizer: HDF5 itself asks malloc for absurd sizes when it reads garbage metadata
+ * (corrupted-file cases below) and handles the NULL it gets without ASan ("memory allocation failed
+ * for on disk image buffer"). Let ASan return NULL too instead of aborting. Unused without ASan. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+
 static char g_tmp[512];
 
 /* No HDF5 identifier (file, group, dataset, type, space, attribute) may stay open after a call. */
@@ -270,19 +276,33 @@ static void test_read_damaged(void **state) {
     assert_true(st == FC_EFORMAT);
     fc_embset_free(&s);
   }
-  /* a corrupted byte range in the middle must never crash (any clean status is fine) */
-  for (size_t off = 512; off + 64 < len; off += len / 17) {
-    char *copy = malloc(len);
-    memcpy(copy, data, len);
-    for (size_t i = 0; i < 64; i++) copy[off + i] = (char)(0xA5 ^ i);
-    f = fopen(z, "wb");
-    fwrite(copy, 1, len, f);
-    fclose(f);
-    free(copy);
-    fc_status st = fc_embfile_read(z, &s, &e);
-    (void)st;
-    fc_embset_free(&s);
+  /* A corrupted byte range in the middle must never crash (any clean status is fine). Run in a child
+   * process: on some garbage metadata HDF5 1.10.8 itself leaks and cannot shut down cleanly ("infinite
+   * loop closing library", h5dump does the same), which is not ours to check here. */
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    char *zc = tmpfile_path("corrupt.h5");
+    for (size_t off = 512; off + 64 < len; off += len / 17) {
+      char *copy = malloc(len);
+      memcpy(copy, data, len);
+      for (size_t i = 0; i < 64; i++) copy[off + i] = (char)(0xA5 ^ i);
+      f = fopen(zc, "wb");
+      fwrite(copy, 1, len, f);
+      fclose(f);
+      free(copy);
+      fc_status st = fc_embfile_read(zc, &s, &e);
+      if (st != FC_OK && st != FC_EFORMAT && st != FC_EMISMATCH && st != FC_EUNSUPPORTED) _exit(3);
+      fc_embset_free(&s);
+    }
+    _exit(0);
   }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (!WIFEXITED(status)) fprintf(stderr, "corrupted-file child died with signal %d\n", WTERMSIG(status));
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
   free(data);
   free(src);
   free(z);

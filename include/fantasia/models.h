@@ -19,8 +19,8 @@ extern "C" {
  * The k-mer r_1..r_k has index sum_i idx(r_i) * 20^(k-i) (first residue most significant).
  * k-mers containing any other character (X, B, Z, J, U, O, '*', '-', ...) are skipped.
  * A sequence shorter than k, or without a single valid k-mer, gives the ZERO vector (norm 0): no
- * information. Lookup treats a zero query vector the way FANTASIA's GPU path does (cosine distance 1
- * to every reference, see the knn module), it never yields NaN. */
+ * information; lookup must treat a zero vector as FANTASIA's GPU path does (cosine distance 1 to every
+ * reference, not NaN; spec section 11 item 21). */
 #define FC_KMER_MODEL_NAME "kmer"
 #define FC_KMER_DEFAULT_K 3
 #define FC_KMER_MAX_K 5 /* 20^5 = 3.2 M values per vector; larger k is refused */

@@ -436,7 +436,7 @@ static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error
   qsort(order, c.n_accs, sizeof *order, cmp_acc_ptr);
   for (size_t r = 0; r < c.n_accs; r++) order[r]->rank = r;
   for (size_t i = 0; i < c.n_ents; i++) c.ents[i].rank = (uint32_t)c.accs[c.ents[i].acc].rank;
-  qsort(c.ents, c.n_ents, sizeof *c.ents, cmp_entry);
+  if (c.n_ents) qsort(c.ents, c.n_ents, sizeof *c.ents, cmp_entry);
 
   /* skipped accessions, in name order */
   size_t n_skip = 0;
