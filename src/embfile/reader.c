@@ -44,82 +44,60 @@ int fc_dtype_parse(const char *s, fc_dtype *out) {
   return -1;
 }
 
-/* ---------------------------------------------------------------- scan ---- */
+/* ---------------------------------------------------------------- names ---- */
 
+/* Link names of one group, in name order (H5Literate over the name index). */
 typedef struct {
-  char *group; /* full top-level link name, "accession_<acc>" */
-  int has_seq;
-  size_t rank; /* position in name order */
-} acc_info;
-
-typedef struct {
-  uint32_t acc;   /* index into accs */
-  uint32_t model; /* index into models */
-  int layer;
-  uint32_t seq;  /* visit order, for a stable sort */
-  uint32_t rank; /* name-order rank of the accession, set before sorting */
-} entry;
-
-typedef struct {
-  acc_info *accs;
-  size_t n_accs, cap_accs;
-  fc_strmap acc_map; /* group name -> index; keys borrowed from accs[i].group */
-  char **models;
-  size_t n_models, cap_models;
-  fc_strmap model_map;
-  entry *ents;
-  size_t n_ents, cap_ents;
-  size_t n_bad_layer_names;
+  char **v;
+  size_t n, cap;
   int oom;
-} scan_ctx;
+} name_list;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return 0;
-  size_t nc = *cap ? *cap * 2 : 64;
-  while (nc < need) nc *= 2;
-  void *np = realloc(*p, nc * elem);
-  if (!np) return -1;
-  *p = np;
-  *cap = nc;
+static herr_t list_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+  (void)g;
+  (void)info;
+  name_list *l = data;
+  if (l->n == l->cap) {
+    size_t nc = l->cap ? l->cap * 2 : 16;
+    char **nv = realloc(l->v, nc * sizeof *nv);
+    if (!nv) goto oom;
+    l->v = nv;
+    l->cap = nc;
+  }
+  if (!(l->v[l->n] = fc_strdup(name))) goto oom;
+  l->n++;
   return 0;
+oom:
+  l->oom = 1;
+  return -1;
 }
 
-static long acc_index(scan_ctx *c, const char *name, size_t len) {
-  int64_t v;
-  if (fc_strmap_get(&c->acc_map, name, len, &v)) return (long)v;
-  if (grow((void **)&c->accs, &c->cap_accs, c->n_accs + 1, sizeof *c->accs) < 0) return -1;
-  char *g = fc_strndup(name, len);
-  if (!g) return -1;
-  acc_info *a = &c->accs[c->n_accs];
-  memset(a, 0, sizeof *a);
-  a->group = g;
-  if (fc_strmap_put(&c->acc_map, g, len, (int64_t)c->n_accs, NULL) < 0) {
-    free(g);
-    return -1;
-  }
-  return (long)c->n_accs++;
+static void names_clear(name_list *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+  l->n = 0;
+  l->oom = 0;
 }
 
-static long model_index(scan_ctx *c, const char *name, size_t len) {
-  int64_t v;
-  if (fc_strmap_get(&c->model_map, name, len, &v)) return (long)v;
-  if (grow((void **)&c->models, &c->cap_models, c->n_models + 1, sizeof *c->models) < 0) return -1;
-  char *m = fc_strndup(name, len);
-  if (!m) return -1;
-  if (fc_strmap_put(&c->model_map, m, len, (int64_t)c->n_models, NULL) < 0) {
-    free(m);
-    return -1;
-  }
-  c->models[c->n_models] = m;
-  return (long)c->n_models++;
+static void names_free(name_list *l) {
+  names_clear(l);
+  free(l->v);
+  memset(l, 0, sizeof *l);
 }
+
+static int list_names(hid_t g, name_list *l) {
+  names_clear(l);
+  hsize_t idx = 0;
+  return H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_cb, l) < 0 ? -1 : 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* "layer_<k>" with k canonical decimal (no sign, no leading zeros) fitting an int. */
-static int parse_layer(const char *s, size_t len, int *k) {
-  if (len <= 6 || memcmp(s, "layer_", 6) != 0) return -1;
+static int parse_layer(const char *s, int *k) {
+  if (strncmp(s, "layer_", 6) != 0) return -1;
   s += 6;
-  len -= 6;
-  if (len > 9 || (s[0] == '0' && len > 1)) return -1;
+  size_t len = strlen(s);
+  if (len == 0 || len > 9 || (s[0] == '0' && len > 1)) return -1;
   int v = 0;
   for (size_t i = 0; i < len; i++) {
     if (s[i] < '0' || s[i] > '9') return -1;
@@ -129,86 +107,20 @@ static int parse_layer(const char *s, size_t len, int *k) {
   return 0;
 }
 
-static herr_t visit_cb(hid_t g, const char *name, const H5L_info_t *info, void *data) {
-  (void)g;
-  (void)info;
-  scan_ctx *c = data;
-  /* split into at most 5 components */
-  const char *comp[5];
-  size_t clen[5];
-  int nc = 0;
-  const char *p = name;
-  while (nc < 5) {
-    const char *slash = strchr(p, '/');
-    comp[nc] = p;
-    clen[nc] = slash ? (size_t)(slash - p) : strlen(p);
-    nc++;
-    if (!slash) break;
-    p = slash + 1;
-  }
-  if (nc == 5 || clen[0] < ACC_PREFIX_LEN || memcmp(comp[0], ACC_PREFIX, ACC_PREFIX_LEN) != 0) return 0;
-  long a = acc_index(c, comp[0], clen[0]);
-  if (a < 0) goto oom;
-  if (nc == 2 && clen[1] == 8 && memcmp(comp[1], "sequence", 8) == 0) {
-    c->accs[a].has_seq = 1;
-    return 0;
-  }
-  if (nc < 3 || clen[1] <= 5 || memcmp(comp[1], "type_", 5) != 0) return 0;
-  int layer;
-  if (nc == 3) {
-    if (clen[2] != 9 || memcmp(comp[2], "embedding", 9) != 0) return 0;
-    layer = -1;
-  } else {
-    if (clen[3] != 9 || memcmp(comp[3], "embedding", 9) != 0) return 0;
-    if (parse_layer(comp[2], clen[2], &layer) != 0) {
-      c->n_bad_layer_names++;
-      return 0;
-    }
-  }
-  long m = model_index(c, comp[1] + 5, clen[1] - 5);
-  if (m < 0) goto oom;
-  if (grow((void **)&c->ents, &c->cap_ents, c->n_ents + 1, sizeof *c->ents) < 0) goto oom;
-  c->ents[c->n_ents] = (entry){(uint32_t)a, (uint32_t)m, layer, (uint32_t)c->n_ents, 0};
-  c->n_ents++;
-  return 0;
-oom:
-  c->oom = 1;
-  return -1;
-}
-
-static void scan_free(scan_ctx *c) {
-  for (size_t i = 0; i < c->n_accs; i++) free(c->accs[i].group);
-  free(c->accs);
-  for (size_t i = 0; i < c->n_models; i++) free(c->models[i]);
-  free(c->models);
-  free(c->ents);
-  fc_strmap_free(&c->acc_map);
-  fc_strmap_free(&c->model_map);
-}
-
-static int cmp_acc_ptr(const void *a, const void *b) {
-  const acc_info *x = *(acc_info *const *)a, *y = *(acc_info *const *)b;
-  return strcmp(x->group, y->group);
-}
-
-static int cmp_entry(const void *a, const void *b) {
-  const entry *x = a, *y = b;
-  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 /* ---------------------------------------------------------------- blocks ---- */
 
 typedef struct {
   fc_emb_block b;
-  size_t cap_rows;      /* rows expected (from the scan) */
-  const char *first_acc; /* accession of row 0 (borrowed from scan) */
-  int pooling_set;
+  size_t cap_rows;
+  const char *first_acc; /* accession of row 0 (borrowed from b.accessions[0]) */
+  char *key;             /* "model\x1flayer", owned; key of the block map */
 } block_state;
 
-static int block_key(char *buf, size_t n, uint32_t model, int layer) {
-  return snprintf(buf, n, "%u:%d", (unsigned)model, layer);
-}
+typedef struct {
+  block_state *v;
+  size_t n, cap;
+  fc_strmap map; /* key -> index into v; keys borrowed from v[i].key */
+} block_set;
 
 static int cmp_blocks(const void *a, const void *b) {
   const block_state *x = a, *y = b;
@@ -228,6 +140,71 @@ static void free_block(fc_emb_block *b) {
   free(b->pooling);
   fc_aligned_free(b->data);
   memset(b, 0, sizeof *b);
+}
+
+/* The block of (model, layer), created (empty, pooling unset) if new; NULL when out of memory. */
+static block_state *block_get(block_set *bs, const char *model, int layer, int *created) {
+  char *key = fc_sprintf("%s\x1f%d", model, layer);
+  if (!key) return NULL;
+  int64_t i;
+  *created = 0;
+  if (fc_strmap_get(&bs->map, key, strlen(key), &i)) {
+    free(key);
+    return &bs->v[i];
+  }
+  if (bs->n == bs->cap) {
+    size_t nc = bs->cap ? bs->cap * 2 : 8;
+    block_state *nv = realloc(bs->v, nc * sizeof *nv);
+    if (!nv) {
+      free(key);
+      return NULL;
+    }
+    bs->v = nv;
+    bs->cap = nc;
+    /* keys are owned by the block entries, not by their position: the map stays valid */
+  }
+  block_state *B = &bs->v[bs->n];
+  memset(B, 0, sizeof *B);
+  B->key = key;
+  B->b.layer = layer;
+  if (!(B->b.model = fc_strdup(model)) || fc_strmap_put(&bs->map, key, strlen(key), (int64_t)bs->n, NULL) < 0) {
+    free(B->b.model);
+    free(key);
+    return NULL;
+  }
+  bs->n++;
+  *created = 1;
+  return B;
+}
+
+/* Room for one more row of dim values (dim known). Growth by doubling; data stays 64-byte aligned. */
+static int block_reserve(block_state *B, size_t dim) {
+  if (B->b.n < B->cap_rows) return 0;
+  size_t nc = B->cap_rows ? B->cap_rows * 2 : 256;
+  float *nd = fc_aligned_alloc(nc * dim * sizeof(float));
+  char **na = realloc(B->b.accessions, nc * sizeof(char *));
+  if (na) B->b.accessions = na;
+  char **ns = na ? realloc(B->b.sequences, nc * sizeof(char *)) : NULL;
+  if (ns) B->b.sequences = ns;
+  if (!nd || !na || !ns) {
+    fc_aligned_free(nd);
+    return -1;
+  }
+  if (B->b.n) memcpy(nd, B->b.data, B->b.n * dim * sizeof(float));
+  fc_aligned_free(B->b.data);
+  B->b.data = nd;
+  B->cap_rows = nc;
+  return 0;
+}
+
+static void block_set_free(block_set *bs) {
+  for (size_t i = 0; i < bs->n; i++) {
+    free_block(&bs->v[i].b);
+    free(bs->v[i].key);
+  }
+  free(bs->v);
+  fc_strmap_free(&bs->map);
+  memset(bs, 0, sizeof *bs);
 }
 
 void fc_embset_free(fc_embset *s) {
@@ -255,8 +232,8 @@ static void layer_text(char *buf, size_t n, int layer) {
     snprintf(buf, n, "%d", layer);
 }
 
-/* Reads one embedding dataset into dst (dim values) after checking shape and type. *tmp is a scratch
- * buffer grown as needed. On first use (dim == 0 passed in *dim) the dimension is taken from the file. */
+/* Reads one embedding dataset into the next row of block bs after checking shape and type. *tmp is a
+ * scratch buffer grown as needed. For the block's first row (*dim_out == 0) the file sets the dimension. */
 static fc_status read_embedding(hid_t grp, const char *rel, const char *path, const char *dpath,
                                 const char *acc, const char *model, int layer, size_t *dim_out,
                                 float **dst_out, block_state *bs, void **tmp, size_t *tmp_cap,
@@ -309,14 +286,10 @@ static fc_status read_embedding(hid_t grp, const char *rel, const char *path, co
     st = fc_error_set(err, FC_EUNSUPPORTED, "%s: %s: unsupported %zu-byte float type", path, dpath, tsize);
     goto done;
   }
-  if (!*dim_out) {
-    /* first row of this block: allocate the whole block now that the dimension is known */
-    *dim_out = D;
-    bs->b.data = fc_aligned_alloc(bs->cap_rows * D * sizeof(float));
-    if (!bs->b.data) {
-      st = fc_error_set(err, FC_ENOMEM, "%s: out of memory for %zu x %zu embeddings", path, bs->cap_rows, D);
-      goto done;
-    }
+  *dim_out = D; /* the first row sets the block's dimension */
+  if (block_reserve(bs, D) < 0) {
+    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory for %zu x %zu embeddings", path, bs->b.n + 1, D);
+    goto done;
   }
   float *dst = bs->b.data + bs->b.n * D;
   *dst_out = dst;
@@ -389,277 +362,257 @@ done:
   return st;
 }
 
-static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error *err) {
-  scan_ctx c;
-  memset(&c, 0, sizeof c);
-  fc_status st = FC_OK;
-  block_state *bs = NULL;
-  size_t n_bs = 0;
-  acc_info **order = NULL;
-  fc_strmap bmap;
-  memset(&bmap, 0, sizeof bmap);
-  char **bkeys = NULL;
-  void *tmp = NULL;
-  size_t tmp_cap = 0;
-  char *dpath = NULL, *rel = NULL;
-  size_t dpath_cap = 0;
-  char h5msg[256];
+typedef struct {
+  const char *path;
+  hid_t file;
+  fc_embset *out;
+  fc_error *err;
+  block_set bs;
+  name_list top, kids, tkids;
+  void *tmp;
+  size_t tmp_cap;
+  size_t n_bad_layer_names;
+  char **skipped;
+  size_t n_skipped, cap_skipped;
+} reader;
 
-  if (fc_strmap_init(&c.acc_map, 1024) != FC_OK || fc_strmap_init(&c.model_map, 8) != FC_OK ||
-      fc_strmap_init(&bmap, 16) != FC_OK) {
-    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
+static fc_status nomem(reader *R) { return fc_error_set(R->err, FC_ENOMEM, "%s: out of memory", R->path); }
+
+/* An accession_* link that cannot be opened as a group: skipped like a group without sequence when
+ * it is some other object (FANTASIA cannot read it either); an error when the file is damaged. */
+static fc_status open_acc_group(reader *R, const char *name, hid_t *g) {
+  char h5msg[256];
+  *g = H5Gopen2(R->file, name, H5P_DEFAULT);
+  if (*g >= 0) return FC_OK;
+  fc_h5_last_error(h5msg, sizeof h5msg);
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(R->file, name, &oi, H5P_DEFAULT) >= 0 && oi.type != H5O_TYPE_GROUP) return FC_OK;
+  return fc_error_set(R->err, FC_EFORMAT, "%s: /%s: cannot open group (%s)", R->path, name, h5msg);
+}
+
+static fc_status add_skipped(reader *R, const char *group) {
+  if (R->n_skipped == R->cap_skipped) {
+    size_t nc = R->cap_skipped ? R->cap_skipped * 2 : 16;
+    char **nv = realloc(R->skipped, nc * sizeof *nv);
+    if (!nv) return nomem(R);
+    R->skipped = nv;
+    R->cap_skipped = nc;
+  }
+  if (!(R->skipped[R->n_skipped] = fc_strdup(group + ACC_PREFIX_LEN))) return nomem(R);
+  if (R->n_skipped < MAX_SKIP_WARNINGS)
+    fc_log_warn("%s: /%s has no 'sequence' dataset; skipped (as FANTASIA does)", R->path, group);
+  R->n_skipped++;
+  return FC_OK;
+}
+
+/* One embedding dataset `rel` (relative to loc: the layer group, or the type group for the legacy layout)
+ * of accession group `group`. */
+static fc_status read_one(reader *R, hid_t loc, const char *rel, const char *group, const char *model, int layer,
+                          const char *pooling, const char *seq) {
+  const char *acc = group + ACC_PREFIX_LEN;
+  char *dpath = layer >= 0 ? fc_sprintf("/%s/type_%s/layer_%d/%s", group, model, layer, rel)
+                           : fc_sprintf("/%s/type_%s/%s", group, model, rel);
+  if (!dpath) return nomem(R);
+  int created;
+  block_state *B = block_get(&R->bs, model, layer, &created);
+  fc_status st = FC_OK;
+  if (!B) {
+    st = nomem(R);
+    goto out;
+  }
+  if (created) {
+    if (pooling && !(B->b.pooling = fc_strdup(pooling))) {
+      st = nomem(R);
+      goto out;
+    }
+  } else {
+    const char *bp = B->b.pooling;
+    if ((bp == NULL) != (pooling == NULL) || (bp && strcmp(bp, pooling) != 0)) {
+      char lt[32];
+      layer_text(lt, sizeof lt, layer);
+      st = fc_error_set(R->err, FC_EMISMATCH,
+                        "%s: model %s layer %s: accession %s has pooling '%s' but accession %s has '%s'", R->path,
+                        model, lt, acc, pooling ? pooling : "(none)", B->first_acc, bp ? bp : "(none)");
+      goto out;
+    }
+  }
+  float *dst = NULL;
+  st = read_embedding(loc, rel, R->path, dpath, acc, model, layer, &B->b.dim, &dst, B, &R->tmp, &R->tmp_cap,
+                      B->first_acc, R->err);
+  if (st != FC_OK) goto out;
+  size_t row = B->b.n;
+  B->b.accessions[row] = fc_strdup(acc);
+  B->b.sequences[row] = fc_strdup(seq);
+  if (!B->b.accessions[row] || !B->b.sequences[row]) {
+    free(B->b.accessions[row]);
+    free(B->b.sequences[row]);
+    st = nomem(R);
+    goto out;
+  }
+  B->b.n++;
+  if (row == 0) B->first_acc = B->b.accessions[0];
+out:
+  free(dpath);
+  return st;
+}
+
+/* All embeddings of one type_<model> group. *seq is read on first need (from accession group g). */
+static fc_status read_type_group(reader *R, hid_t g, const char *group, const char *tname, char **seq) {
+  char h5msg[256];
+  const char *model = tname + 5;
+  hid_t tg = H5Gopen2(g, tname, H5P_DEFAULT);
+  if (tg < 0) return FC_OK; /* type_<x> that is not a group: FANTASIA ignores it too */
+  fc_status st = FC_OK;
+  char *pool = NULL;
+  int pool_read = 0;
+  if (list_names(tg, &R->tkids) < 0) {
+    st = R->tkids.oom ? nomem(R)
+                      : fc_error_set(R->err, FC_EFORMAT, "%s: /%s/%s: cannot list group (%s)", R->path, group,
+                                     tname, fc_h5_last_error(h5msg, sizeof h5msg));
+    goto out;
+  }
+  qsort(R->tkids.v, R->tkids.n, sizeof *R->tkids.v, cmp_str);
+  for (size_t i = 0; i < R->tkids.n && st == FC_OK; i++) {
+    const char *kid = R->tkids.v[i];
+    int layer;
+    hid_t loc = -1;
+    if (strcmp(kid, "embedding") == 0) {
+      layer = -1;
+      loc = tg;
+    } else if (strncmp(kid, "layer_", 6) == 0) {
+      if (parse_layer(kid, &layer) != 0) {
+        R->n_bad_layer_names++;
+        continue;
+      }
+      /* a layer group without embedding (FANTASIA creates the group first) is ignored */
+      loc = H5Gopen2(tg, kid, H5P_DEFAULT);
+      if (loc < 0) continue;
+      if (H5Lexists(loc, "embedding", H5P_DEFAULT) <= 0) {
+        H5Gclose(loc);
+        continue;
+      }
+    } else {
+      continue;
+    }
+    if (!*seq) {
+      hid_t sd = H5Dopen2(g, "sequence", H5P_DEFAULT);
+      const char *why = "cannot open dataset";
+      if (sd < 0 || fc_h5_read_string(sd, 0, seq, &why) < 0)
+        st = fc_error_set(R->err, FC_EFORMAT, "%s: /%s/sequence: %s", R->path, group, why);
+      if (sd >= 0) H5Dclose(sd);
+    }
+    if (st == FC_OK && !pool_read) {
+      const char *why = NULL;
+      if (fc_h5_read_string_attr(tg, ".", "pooling", &pool, &why) < 0)
+        st = fc_error_set(R->err, FC_EFORMAT, "%s: /%s/%s: pooling attribute: %s", R->path, group, tname, why);
+      pool_read = 1;
+    }
+    if (st == FC_OK) st = read_one(R, loc, "embedding", group, model, layer, pool, *seq);
+    if (loc != tg) H5Gclose(loc);
+  }
+out:
+  free(pool);
+  H5Gclose(tg);
+  return st;
+}
+
+static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error *err) {
+  reader R;
+  memset(&R, 0, sizeof R);
+  R.path = path;
+  R.file = file;
+  R.out = out;
+  R.err = err;
+  fc_status st = FC_OK;
+  char h5msg[256];
+  if (fc_strmap_init(&R.bs.map, 16) != FC_OK) return nomem(&R);
+  if (list_names(file, &R.top) < 0) {
+    st = R.top.oom ? nomem(&R)
+                   : fc_error_set(err, FC_EFORMAT, "%s: damaged HDF5 file: cannot list its groups (%s)", path,
+                                  fc_h5_last_error(h5msg, sizeof h5msg));
     goto done;
   }
-  if (H5Lvisit(file, H5_INDEX_NAME, H5_ITER_INC, visit_cb, &c) < 0) {
-    if (c.oom)
-      st = fc_error_set(err, FC_ENOMEM, "%s: out of memory while listing groups", path);
-    else
-      st = fc_error_set(err, FC_EFORMAT, "%s: damaged HDF5 file: cannot list its groups (%s)", path,
-                        fc_h5_last_error(h5msg, sizeof h5msg));
-    goto done;
-  }
-  if (c.n_accs == 0) {
+  /* accession_* names in name order (HDF5's name index is in strcmp order already; sort to be sure) */
+  size_t n_acc = 0;
+  for (size_t i = 0; i < R.top.n; i++)
+    if (strncmp(R.top.v[i], ACC_PREFIX, ACC_PREFIX_LEN) == 0 && R.top.v[i][ACC_PREFIX_LEN]) {
+      char *t = R.top.v[n_acc];
+      R.top.v[n_acc++] = R.top.v[i];
+      R.top.v[i] = t;
+    }
+  if (n_acc == 0) {
     st = fc_error_set(err, FC_EFORMAT, "%s: no accession_* groups: the embeddings file is empty", path);
     goto done;
   }
-  if (c.n_bad_layer_names)
-    fc_log_warn("%s: ignored %zu embedding(s) under layer groups whose name is not layer_<non-negative int>",
-                path, c.n_bad_layer_names);
+  qsort(R.top.v, n_acc, sizeof *R.top.v, cmp_str);
 
-  /* name order (HDF5 name index order is strcmp order) */
-  order = malloc(c.n_accs * sizeof *order);
-  if (!order) {
-    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  for (size_t i = 0; i < c.n_accs; i++) order[i] = &c.accs[i];
-  qsort(order, c.n_accs, sizeof *order, cmp_acc_ptr);
-  for (size_t r = 0; r < c.n_accs; r++) order[r]->rank = r;
-  for (size_t i = 0; i < c.n_ents; i++) c.ents[i].rank = (uint32_t)c.accs[c.ents[i].acc].rank;
-  if (c.n_ents) qsort(c.ents, c.n_ents, sizeof *c.ents, cmp_entry);
-
-  /* skipped accessions, in name order */
-  size_t n_skip = 0;
-  for (size_t r = 0; r < c.n_accs; r++) n_skip += !order[r]->has_seq;
-  if (n_skip) {
-    out->skipped = calloc(n_skip, sizeof *out->skipped);
-    if (!out->skipped) {
-      st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-      goto done;
+  fc_progress *prog = fc_progress_start("reading embeddings", n_acc);
+  for (size_t a = 0; a < n_acc && st == FC_OK; a++) {
+    const char *group = R.top.v[a];
+    hid_t g;
+    st = open_acc_group(&R, group, &g);
+    if (st != FC_OK) break;
+    if (g < 0) {
+      st = add_skipped(&R, group);
+      continue;
     }
-    for (size_t r = 0; r < c.n_accs; r++) {
-      const acc_info *a = order[r];
-      if (a->has_seq) continue;
-      if (out->n_skipped < MAX_SKIP_WARNINGS)
-        fc_log_warn("%s: /%s has no 'sequence' dataset; skipped (as FANTASIA does)", path, a->group);
-      out->skipped[out->n_skipped] = fc_strdup(a->group + ACC_PREFIX_LEN);
-      if (!out->skipped[out->n_skipped]) {
-        st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-        goto done;
-      }
-      out->n_skipped++;
+    if (list_names(g, &R.kids) < 0) {
+      st = R.kids.oom ? nomem(&R)
+                      : fc_error_set(err, FC_EFORMAT, "%s: /%s: cannot list group (%s)", path, group,
+                                     fc_h5_last_error(h5msg, sizeof h5msg));
+      H5Gclose(g);
+      break;
     }
-    if (out->n_skipped > MAX_SKIP_WARNINGS)
-      fc_log_warn("%s: %zu accession groups in all have no 'sequence' dataset and were skipped", path,
-                  out->n_skipped);
-  }
-  out->n_accessions = c.n_accs - n_skip;
-
-  /* blocks and their expected row counts */
-  bkeys = calloc(c.n_ents ? c.n_ents : 1, sizeof *bkeys);
-  if (!bkeys) {
-    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  size_t *ent_block = NULL;
-  if (c.n_ents && !(ent_block = malloc(c.n_ents * sizeof *ent_block))) {
-    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-    goto done;
-  }
-  size_t cap_bs = 0;
-  for (size_t i = 0; i < c.n_ents; i++) {
-    entry *e = &c.ents[i];
-    ent_block[i] = SIZE_MAX;
-    if (!c.accs[e->acc].has_seq) continue;
-    char key[48];
-    int kl = block_key(key, sizeof key, e->model, e->layer);
-    int64_t bi;
-    if (!fc_strmap_get(&bmap, key, (size_t)kl, &bi)) {
-      if (grow((void **)&bs, &cap_bs, n_bs + 1, sizeof *bs) < 0 || !(bkeys[n_bs] = fc_strdup(key)) ||
-          fc_strmap_put(&bmap, bkeys[n_bs], (size_t)kl, (int64_t)n_bs, NULL) < 0) {
-        free(ent_block);
-        st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-        goto done;
-      }
-      memset(&bs[n_bs], 0, sizeof bs[n_bs]);
-      bs[n_bs].b.layer = e->layer;
-      bs[n_bs].b.model = fc_strdup(c.models[e->model]);
-      bi = (int64_t)n_bs++;
-      if (!bs[bi].b.model) {
-        free(ent_block);
-        st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-        goto done;
-      }
+    qsort(R.kids.v, R.kids.n, sizeof *R.kids.v, cmp_str);
+    int has_seq = 0;
+    for (size_t k = 0; k < R.kids.n; k++) has_seq |= strcmp(R.kids.v[k], "sequence") == 0;
+    if (!has_seq) {
+      st = add_skipped(&R, group);
+      H5Gclose(g);
+      continue;
     }
-    bs[bi].cap_rows++;
-    ent_block[i] = (size_t)bi;
+    out->n_accessions++;
+    char *seq = NULL;
+    for (size_t k = 0; k < R.kids.n && st == FC_OK; k++)
+      if (strncmp(R.kids.v[k], "type_", 5) == 0 && R.kids.v[k][5]) st = read_type_group(&R, g, group, R.kids.v[k], &seq);
+    free(seq);
+    H5Gclose(g);
+    if ((a & 255) == 0) fc_progress_update(prog, a);
   }
-  if (n_bs == 0) {
-    free(ent_block);
+  fc_progress_finish(prog);
+  if (st != FC_OK) goto done;
+  if (R.n_skipped > MAX_SKIP_WARNINGS)
+    fc_log_warn("%s: %zu accession groups in all have no 'sequence' dataset and were skipped", path, R.n_skipped);
+  if (R.n_bad_layer_names)
+    fc_log_warn("%s: ignored %zu group(s) named layer_* whose suffix is not a non-negative integer", path,
+                R.n_bad_layer_names);
+  if (R.bs.n == 0) {
     st = fc_error_set(err, FC_EFORMAT,
                       "%s: no embeddings found (%zu accession groups with a sequence, %zu without; expected "
                       "accession_<id>/type_<model>/layer_<k>/embedding)",
-                      path, out->n_accessions, out->n_skipped);
+                      path, out->n_accessions, R.n_skipped);
     goto done;
   }
-  for (size_t b = 0; b < n_bs; b++) {
-    bs[b].b.accessions = calloc(bs[b].cap_rows, sizeof(char *));
-    bs[b].b.sequences = calloc(bs[b].cap_rows, sizeof(char *));
-    if (!bs[b].b.accessions || !bs[b].b.sequences) {
-      free(ent_block);
-      st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-      goto done;
-    }
-  }
-
-  fc_progress *prog = fc_progress_start("reading embeddings", c.n_ents);
-  size_t i = 0;
-  while (i < c.n_ents && st == FC_OK) {
-    size_t j = i;
-    uint32_t ai = c.ents[i].acc;
-    while (j < c.n_ents && c.ents[j].acc == ai) j++;
-    const acc_info *a = &c.accs[ai];
-    const char *acc = a->group + ACC_PREFIX_LEN;
-    if (!a->has_seq) {
-      i = j;
-      continue;
-    }
-    hid_t grp = H5Gopen2(file, a->group, H5P_DEFAULT);
-    if (grp < 0) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: /%s: cannot open group (%s)", path, a->group,
-                        fc_h5_last_error(h5msg, sizeof h5msg));
-      break;
-    }
-    char *seq = NULL;
-    hid_t sd = H5Dopen2(grp, "sequence", H5P_DEFAULT);
-    const char *why = NULL;
-    if (sd < 0 || fc_h5_read_string(sd, 0, &seq, &why) < 0) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: /%s/sequence: %s", path, a->group,
-                        sd < 0 ? "cannot open dataset" : why);
-      if (sd >= 0) H5Dclose(sd);
-      H5Gclose(grp);
-      break;
-    }
-    H5Dclose(sd);
-    char *pool = NULL;
-    int pool_have = 0;
-    uint32_t pool_model = UINT32_MAX;
-    for (size_t k = i; k < j && st == FC_OK; k++) {
-      const entry *e = &c.ents[k];
-      block_state *B = &bs[ent_block[k]];
-      const char *model = c.models[e->model];
-      size_t need = strlen(a->group) + strlen(model) + 48;
-      if (need > dpath_cap) {
-        char *n1 = realloc(dpath, need), *n2 = n1 ? realloc(rel, need) : NULL;
-        if (n1) dpath = n1;
-        if (n2) rel = n2;
-        if (!n1 || !n2) {
-          st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-          break;
-        }
-        dpath_cap = need;
-      }
-      if (e->layer >= 0)
-        snprintf(rel, dpath_cap, "type_%s/layer_%d/embedding", model, e->layer);
-      else
-        snprintf(rel, dpath_cap, "type_%s/embedding", model);
-      snprintf(dpath, dpath_cap, "/%s/%s", a->group, rel);
-      /* pooling attribute of type_<model>, read once per (accession, model) */
-      if (e->model != pool_model) {
-        free(pool);
-        pool = NULL;
-        char *tg = fc_sprintf("type_%s", model);
-        int pr = tg ? fc_h5_read_string_attr(grp, tg, "pooling", &pool, &why) : -1;
-        if (!tg) why = "out of memory";
-        free(tg);
-        if (pr < 0) {
-          st = fc_error_set(err, FC_EFORMAT, "%s: /%s/type_%s: pooling attribute: %s", path, a->group, model,
-                            why);
-          break;
-        }
-        pool_have = pr == 1;
-        pool_model = e->model;
-      }
-      if (!B->pooling_set) {
-        B->pooling_set = 1;
-        if (pool_have && !(B->b.pooling = fc_strdup(pool))) {
-          st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-          break;
-        }
-      } else {
-        const char *bp = B->b.pooling;
-        if ((bp == NULL) != !pool_have || (bp && strcmp(bp, pool) != 0)) {
-          char lt[32];
-          layer_text(lt, sizeof lt, e->layer);
-          st = fc_error_set(err, FC_EMISMATCH,
-                            "%s: model %s layer %s: accession %s has pooling '%s' but accession %s has '%s'",
-                            path, model, lt, acc, pool_have ? pool : "(none)", B->first_acc,
-                            bp ? bp : "(none)");
-          break;
-        }
-      }
-      float *dst = NULL;
-      const char *prev = B->b.n ? B->b.accessions[B->b.n - 1] : NULL;
-      st = read_embedding(grp, rel, path, dpath, acc, model, e->layer, &B->b.dim, &dst, B, &tmp, &tmp_cap,
-                          prev, err);
-      if (st != FC_OK) break;
-      size_t row = B->b.n;
-      B->b.accessions[row] = fc_strdup(acc);
-      B->b.sequences[row] = fc_strdup(seq);
-      if (!B->b.accessions[row] || !B->b.sequences[row]) {
-        free(B->b.accessions[row]);
-        free(B->b.sequences[row]);
-        B->b.accessions[row] = B->b.sequences[row] = NULL;
-        st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
-        break;
-      }
-      if (row == 0) B->first_acc = a->group + ACC_PREFIX_LEN;
-      B->b.n++;
-    }
-    free(pool);
-    free(seq);
-    H5Gclose(grp);
-    fc_progress_update(prog, j);
-    i = j;
-  }
-  fc_progress_finish(prog);
-  free(ent_block);
-  if (st != FC_OK) goto done;
-
-  qsort(bs, n_bs, sizeof *bs, cmp_blocks);
-  out->blocks = calloc(n_bs, sizeof *out->blocks);
+  /* hand over: blocks sorted by model then layer */
+  qsort(R.bs.v, R.bs.n, sizeof *R.bs.v, cmp_blocks);
+  out->blocks = calloc(R.bs.n, sizeof *out->blocks);
   if (!out->blocks) {
-    st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
+    st = nomem(&R);
     goto done;
   }
-  for (size_t b = 0; b < n_bs; b++) out->blocks[b] = bs[b].b;
-  out->n_blocks = n_bs;
-  free(bs);
-  bs = NULL;
-  n_bs = 0;
-
+  for (size_t b = 0; b < R.bs.n; b++) {
+    out->blocks[b] = R.bs.v[b].b;
+    memset(&R.bs.v[b].b, 0, sizeof R.bs.v[b].b);
+  }
+  out->n_blocks = R.bs.n;
 done:
-  for (size_t b = 0; b < n_bs; b++) free_block(&bs[b].b);
-  free(bs);
-  if (bkeys)
-    for (size_t b = 0; b < c.n_ents; b++) free(bkeys[b]);
-  free(bkeys);
-  fc_strmap_free(&bmap);
-  free(order);
-  free(tmp);
-  free(dpath);
-  free(rel);
-  scan_free(&c);
+  out->skipped = R.skipped;
+  out->n_skipped = R.n_skipped;
+  block_set_free(&R.bs);
+  names_free(&R.top);
+  names_free(&R.kids);
+  names_free(&R.tkids);
+  free(R.tmp);
   return st;
 }
 
