@@ -32,9 +32,15 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     char acc[32];
     snprintf(acc, sizeof acc, "sp_P%06zu_BENCH", i);
-    for (size_t j = 0; j < d; j++) v[j] = (float)((i * 31 + j * 7) % 1000) / 1000.0f;
-    if (fc_embfile_writer_put(w, acc, "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWSTPSELGHAGLNGDILVWNPVLEDAFELSSMGIRVDADTLKHQLALTGDEDRLELEWHQALLRGEMPQTIGGGIGQSRLTMLLLQLPHIGQVQAGVWPAACRERVPALL",
-                              "3", 0, NULL, v, d, &e) != FC_OK)
+    for (size_t j = 0; j < d; j++)
+      v[j] = (float)((i * 31 + j * 7) % 1000) / 1000.0f;
+    if (fc_embfile_writer_put(
+            w, acc,
+            "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHM"
+            "KALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKD"
+            "LGAVFLVGIGGKLSDGHRHDVRAPDYDDWSTPSELGHAGLNGDILVWNPVLEDAFELSSMGIRVDADTLKHQLALTGDEDRLELEWHQALLRGEMP"
+            "QTIGGGIGQSRLTMLLLQLPHIGQVQAGVWPAACRERVPALL",
+            "3", 0, NULL, v, d, &e) != FC_OK)
       goto fail;
   }
   if (fc_embfile_writer_close(w, 1, &e) != FC_OK) goto fail;
@@ -44,8 +50,8 @@ int main(int argc, char **argv) {
   if (fc_embfile_read(path, &s, &e) != FC_OK) goto fail;
   double t2 = fc_now_seconds(), c2 = cpu_seconds();
   printf("fantasia.c write %zu x %zu %s: wall %.3f s\n", n, d, fc_dtype_name(dt), t1 - t0);
-  printf("fantasia.c read: %zu embeddings, cpu %.3f s, wall %.3f s\n", s.n_blocks ? s.blocks[0].n : 0, c2 - c1,
-         t2 - t1);
+  printf("fantasia.c read: %zu embeddings, cpu %.3f s, wall %.3f s\n", s.n_blocks ? s.blocks[0].n : 0,
+         c2 - c1, t2 - t1);
   fc_embset_free(&s);
   if (!keep) unlink(path);
   free(v);

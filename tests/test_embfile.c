@@ -25,7 +25,9 @@
  * (corrupted-file cases below) and handles the NULL it gets without ASan ("memory allocation failed
  * for on disk image buffer"). Let ASan return NULL too instead of aborting. Unused without ASan. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__asan_default_options(void) {
+  return "allocator_may_return_null=1";
+}
 
 static char g_tmp[512];
 
@@ -42,7 +44,9 @@ static char *fixture(const char *name) {
   return fc_sprintf("%s/embfile/%s", dir ? dir : "tests/fixtures", name);
 }
 
-static char *tmpfile_path(const char *name) { return fc_sprintf("%s/%s", g_tmp, name); }
+static char *tmpfile_path(const char *name) {
+  return fc_sprintf("%s/%s", g_tmp, name);
+}
 
 static int setup_tmp(void **state) {
   (void)state;
@@ -66,7 +70,8 @@ static float fx_value(int acc_no, int model_no, int layer, int i) {
 
 static const char *FX_ACCS[] = {"sp_Q9XYZ1_TEST", "sp_A0A001_TEST", "tr_B2C3D4_TEST", "P12345"};
 static const char *FX_SEQS[] = {"MKTAYIAKQR", "MSTNPKPQRKTKRNTNRRPQDVKFPGG",
-                                "MAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ACDEFGHIKLMNPQRSTVWYX"};
+                                "MAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                "ACDEFGHIKLMNPQRSTVWYX"};
 
 static int fx_acc_no(const char *acc) {
   for (int i = 0; i < 4; i++)
@@ -75,7 +80,8 @@ static int fx_acc_no(const char *acc) {
 }
 
 static void check_block_rows_sorted(const fc_emb_block *b) {
-  for (size_t r = 1; r < b->n; r++) assert_true(strcmp(b->accessions[r - 1], b->accessions[r]) < 0);
+  for (size_t r = 1; r < b->n; r++)
+    assert_true(strcmp(b->accessions[r - 1], b->accessions[r]) < 0);
   assert_true(((uintptr_t)b->data & 63u) == 0);
 }
 
@@ -187,7 +193,8 @@ static void test_read_legacy(void **state) {
   assert_int_equal(B->dim, 6);
   for (size_t r = 0; r < 2; r++) {
     int a = fx_acc_no(B->accessions[r]); /* a == 1 is big-endian float64 */
-    for (int i = 0; i < 6; i++) assert_true(B->data[r * 6 + (size_t)i] == fx_value(a, 0, 0, i));
+    for (int i = 0; i < 6; i++)
+      assert_true(B->data[r * 6 + (size_t)i] == fx_value(a, 0, 0, i));
   }
   fc_embset_free(&s);
   free(p);
@@ -224,7 +231,9 @@ static void test_read_damaged(void **state) {
   (void)state;
   static const bad_case cases[] = {
       {"dim_mismatch.h5", FC_EMISMATCH, {"sp_A0A001_TEST", "sp_Q9XYZ1_TEST", "model 3", "layer 0"}},
-      {"nan.h5", FC_EFORMAT, {"tr_B2C3D4_TEST", "index 2", "NaN", "/accession_tr_B2C3D4_TEST/type_3/layer_0"}},
+      {"nan.h5",
+       FC_EFORMAT,
+       {"tr_B2C3D4_TEST", "index 2", "NaN", "/accession_tr_B2C3D4_TEST/type_3/layer_0"}},
       {"inf.h5", FC_EFORMAT, {"sp_Q9XYZ1_TEST", "index 1", "Inf", "model 3"}},
       {"not_1d.h5", FC_EFORMAT, {"not 1-D", "accession_sp_A0A001_TEST", NULL, NULL}},
       {"int_embedding.h5", FC_EFORMAT, {"not a floating-point", "accession_sp_A0A001_TEST", NULL, NULL}},
@@ -287,7 +296,8 @@ static void test_read_damaged(void **state) {
     for (size_t off = 512; off + 64 < len; off += len / 17) {
       char *copy = malloc(len);
       memcpy(copy, data, len);
-      for (size_t i = 0; i < 64; i++) copy[off + i] = (char)(0xA5 ^ i);
+      for (size_t i = 0; i < 64; i++)
+        copy[off + i] = (char)(0xA5 ^ i);
       f = fopen(zc, "wb");
       fwrite(copy, 1, len, f);
       fclose(f);
@@ -311,7 +321,8 @@ static void test_read_damaged(void **state) {
 /* ---------------------------------------------------------------- writer ---- */
 
 static void fill(float *v, size_t dim, int seed) {
-  for (size_t i = 0; i < dim; i++) v[i] = (float)((int)((i * 37 + (size_t)seed * 11) % 101) - 50) / 7.0f;
+  for (size_t i = 0; i < dim; i++)
+    v[i] = (float)((int)((i * 37 + (size_t)seed * 11) % 101) - 50) / 7.0f;
 }
 
 static void test_writer_roundtrip_dtypes(void **state) {
@@ -328,7 +339,8 @@ static void test_writer_roundtrip_dtypes(void **state) {
     for (int a = 0; a < 4; a++)
       for (int layer = 0; layer < 2; layer++) {
         fill(v, dim, a * 10 + layer);
-        assert_int_equal(fc_embfile_writer_put(w, accs[a], "MKV", "Prot-T5", layer, "mean", v, dim, &e), FC_OK);
+        assert_int_equal(fc_embfile_writer_put(w, accs[a], "MKV", "Prot-T5", layer, "mean", v, dim, &e),
+                         FC_OK);
       }
     assert_int_equal(fc_embfile_writer_count(w), 8);
     assert_int_equal(fc_embfile_writer_close(w, 1, &e), FC_OK);
@@ -627,8 +639,10 @@ static int write_sample(const char *path) {
     snprintf(pool, sizeof pool, "pool-%s", models[m]);
     for (int a = 0; a < 3; a++) {
       char seq[64] = "";
-      for (int r = 0; r <= a; r++) strcat(seq, "ACDEFGHIK");
-      for (int i = 0; i < 37; i++) v[i] = sample_value(a, i);
+      for (int r = 0; r <= a; r++)
+        strcat(seq, "ACDEFGHIK");
+      for (int i = 0; i < 37; i++)
+        v[i] = sample_value(a, i);
       if (fc_embfile_writer_put(w, accs[a], seq, models[m], 2, pool, v, 37, &e) != FC_OK) goto fail;
       if (m == 1 && fc_embfile_writer_put(w, accs[a], seq, "legacy", -1, NULL, v, 5, &e) != FC_OK) goto fail;
     }

@@ -71,7 +71,8 @@ static void test_hand_examples(void **state) {
   for (size_t z = 0; z < 4; z++) {
     v3[0] = 5.0f;
     assert_int_equal(fc_kmer_embed(zeros[z], strlen(zeros[z]), 3, v3, &e), FC_OK);
-    for (size_t j = 0; j < 8000; j++) assert_true(v3[j] == 0.0f);
+    for (size_t j = 0; j < 8000; j++)
+      assert_true(v3[j] == 0.0f);
   }
   assert_int_equal(fc_kmer_embed(NULL, 0, 3, v3, &e), FC_OK);
   free(v3);
@@ -115,16 +116,19 @@ static void naive(const char *seq, size_t len, int k, double *out) {
     if (ok) out[idx] += 1.0;
   }
   double ss = 0;
-  for (size_t j = 0; j < dim; j++) ss += out[j] * out[j];
+  for (size_t j = 0; j < dim; j++)
+    ss += out[j] * out[j];
   if (ss > 0)
-    for (size_t j = 0; j < dim; j++) out[j] /= sqrt(ss);
+    for (size_t j = 0; j < dim; j++)
+      out[j] /= sqrt(ss);
 }
 
 static char *random_seq(size_t len, unsigned *seed) {
   static const char *pool = "ACDEFGHIKLMNPQRSTVWYACDEFGHIKLMNPQRSTVWYacdefghikXBZJUO*-";
   size_t np = strlen(pool);
   char *s = malloc(len + 1);
-  for (size_t i = 0; i < len; i++) s[i] = pool[rand_r(seed) % np];
+  for (size_t i = 0; i < len; i++)
+    s[i] = pool[rand_r(seed) % np];
   s[len] = '\0';
   return s;
 }
@@ -142,7 +146,8 @@ static void test_against_naive(void **state) {
       fc_error e;
       assert_int_equal(fc_kmer_embed(s, len, k, v, &e), FC_OK);
       naive(s, len, k, ref);
-      for (size_t j = 0; j < dim; j++) assert_true(fabs(v[j] - ref[j]) <= 1e-6 * (1 + fabs(ref[j])));
+      for (size_t j = 0; j < dim; j++)
+        assert_true(fabs(v[j] - ref[j]) <= 1e-6 * (1 + fabs(ref[j])));
       free(s);
     }
     free(v);
@@ -167,9 +172,9 @@ static void test_batch_matches_single(void **state) {
   for (size_t t = 0; t < 4; t++) {
     for (int use_lens = 0; use_lens < 2; use_lens++) {
       memset(out, 0xff, n * dim * sizeof *out);
-      assert_int_equal(
-          fc_kmer_embed_batch((const char *const *)seqs, use_lens ? lens : NULL, n, (int)k, out, threads[t], &e),
-          FC_OK);
+      assert_int_equal(fc_kmer_embed_batch((const char *const *)seqs, use_lens ? lens : NULL, n, (int)k, out,
+                                           threads[t], &e),
+                       FC_OK);
       for (size_t i = 0; i < n; i++) {
         size_t len = use_lens ? lens[i] : strlen(seqs[i]);
         assert_int_equal(fc_kmer_embed(seqs[i], len, (int)k, one, &e), FC_OK);
@@ -177,7 +182,8 @@ static void test_batch_matches_single(void **state) {
       }
     }
   }
-  for (size_t i = 0; i < n; i++) free(seqs[i]);
+  for (size_t i = 0; i < n; i++)
+    free(seqs[i]);
   free(seqs);
   free(lens);
   free(one);
@@ -186,8 +192,10 @@ static void test_batch_matches_single(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_dim_and_name),     cmocka_unit_test(test_hand_examples),
-      cmocka_unit_test(test_errors),           cmocka_unit_test(test_against_naive),
+      cmocka_unit_test(test_dim_and_name),
+      cmocka_unit_test(test_hand_examples),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_against_naive),
       cmocka_unit_test(test_batch_matches_single),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,8 @@
  *   /accession_<acc>                   group; <acc> = FASTA id with '|' -> '_'
  *       sequence                       scalar fixed-length byte string (numpy 'S<n>')
  *       type_<model>                   group; <model> = DB id ("3" = Prot-T5) or a name ("Prot-T5", "kmer")
- *           @pooling                   optional string attribute (written by fantasia.c, absent in FANTASIA files)
- *           layer_<k>                  group, k >= 0
+ *           @pooling                   optional string attribute (written by fantasia.c, absent in FANTASIA
+ * files) layer_<k>                  group, k >= 0
  *               @shape                 int64 [1] = {D} (tolerated when missing)
  *               embedding              1-D float dataset of D values (float64 in FANTASIA files)
  *           embedding                  legacy layout without layer groups (reported as layer -1)
@@ -38,21 +38,22 @@ const char *fc_dtype_name(fc_dtype d);
 int fc_dtype_parse(const char *s, fc_dtype *out);
 
 typedef struct {
-  char *model;       /* text after "type_": a name ("Prot-T5", "kmer") or a numeric DB id ("3") as in the file */
-  int layer;         /* k of layer_<k>; -1 for the legacy layout type_<x>/embedding without layer groups */
-  char *pooling;     /* "pooling" attribute of the type_<x> groups, or NULL when absent (FANTASIA's files) */
-  size_t n, dim;     /* rows, values per row */
+  char *model;   /* text after "type_": a name ("Prot-T5", "kmer") or a numeric DB id ("3") as in the file */
+  int layer;     /* k of layer_<k>; -1 for the legacy layout type_<x>/embedding without layer groups */
+  char *pooling; /* "pooling" attribute of the type_<x> groups, or NULL when absent (FANTASIA's files) */
+  size_t n, dim; /* rows, values per row */
   char **accessions; /* n; accession = group name without "accession_" */
   char **sequences;  /* n */
   float *data;       /* n*dim, row-major, 64-byte aligned (fc_aligned_alloc) */
 } fc_emb_block;
 
 typedef struct {
-  fc_emb_block *blocks; /* one per (model, layer), sorted by model (strcmp) then layer; rows in HDF5 name order */
+  fc_emb_block
+      *blocks; /* one per (model, layer), sorted by model (strcmp) then layer; rows in HDF5 name order */
   size_t n_blocks;
   size_t n_accessions; /* accession_* groups that have a sequence (whether or not they hold embeddings) */
-  size_t n_skipped;    /* accession_* groups skipped because they lack a "sequence" dataset (FANTASIA warns) */
-  char **skipped;      /* n_skipped accession names (without "accession_"), in name order */
+  size_t n_skipped; /* accession_* groups skipped because they lack a "sequence" dataset (FANTASIA warns) */
+  char **skipped;   /* n_skipped accession names (without "accession_"), in name order */
 } fc_embset;
 
 /* Reads a whole embeddings.h5 file. On failure *out is zeroed (fc_embset_free is still safe) and err names
@@ -92,8 +93,8 @@ int fc_embfile_writer_has(fc_embfile_writer *w, const char *accession, const cha
  * pooling (or none), FC_EMISMATCH. Refuses NaN/Inf values, and for f16 values outside the half range
  * (FC_EINVAL). Accession and model must be non-empty and free of '/' (it would create nested groups). */
 fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, const char *sequence,
-                                const char *model, int layer, const char *pooling, const float *vec, size_t dim,
-                                fc_error *err);
+                                const char *model, int layer, const char *pooling, const float *vec,
+                                size_t dim, fc_error *err);
 /* Writes cached data and metadata to disk (done automatically every few seconds). */
 fc_status fc_embfile_writer_flush(fc_embfile_writer *w, fc_error *err);
 /* Number of embeddings in the file (resumed plus new). */

@@ -11,7 +11,9 @@ void fc_h5quiet_begin(fc_h5quiet *q) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void fc_h5quiet_end(const fc_h5quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+void fc_h5quiet_end(const fc_h5quiet *q) {
+  H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+}
 
 typedef struct {
   char *buf;
@@ -124,7 +126,8 @@ int fc_h5_read_string(hid_t obj, int is_attr, char **out, const char **why) {
     }
     size_t len = strnlen(buf, sz);
     if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
-      while (len > 0 && buf[len - 1] == ' ') len--;
+      while (len > 0 && buf[len - 1] == ' ')
+        len--;
     buf[len] = '\0';
     *out = buf;
     rc = 0;

@@ -33,8 +33,8 @@ int fc_dtype_parse(const char *s, fc_dtype *out) {
   static const struct {
     const char *name;
     fc_dtype d;
-  } names[] = {{"f32", FC_DTYPE_F32}, {"float32", FC_DTYPE_F32}, {"f64", FC_DTYPE_F64},
-               {"float64", FC_DTYPE_F64}, {"f16", FC_DTYPE_F16}, {"float16", FC_DTYPE_F16},
+  } names[] = {{"f32", FC_DTYPE_F32},     {"float32", FC_DTYPE_F32}, {"f64", FC_DTYPE_F64},
+               {"float64", FC_DTYPE_F64}, {"f16", FC_DTYPE_F16},     {"float16", FC_DTYPE_F16},
                {"half", FC_DTYPE_F16}};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (strcasecmp(s, names[i].name) == 0) {
@@ -73,7 +73,8 @@ oom:
 }
 
 static void names_clear(name_list *l) {
-  for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i]);
   l->n = 0;
   l->oom = 0;
 }
@@ -90,7 +91,9 @@ static int list_names(hid_t g, name_list *l) {
   return H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, list_cb, l) < 0 ? -1 : 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* "layer_<k>" with k canonical decimal (no sign, no leading zeros) fitting an int. */
 static int parse_layer(const char *s, int *k) {
@@ -131,9 +134,11 @@ static int cmp_blocks(const void *a, const void *b) {
 
 static void free_block(fc_emb_block *b) {
   if (b->accessions)
-    for (size_t i = 0; i < b->n; i++) free(b->accessions[i]);
+    for (size_t i = 0; i < b->n; i++)
+      free(b->accessions[i]);
   if (b->sequences)
-    for (size_t i = 0; i < b->n; i++) free(b->sequences[i]);
+    for (size_t i = 0; i < b->n; i++)
+      free(b->sequences[i]);
   free(b->accessions);
   free(b->sequences);
   free(b->model);
@@ -167,7 +172,8 @@ static block_state *block_get(block_set *bs, const char *model, int layer, int *
   memset(B, 0, sizeof *B);
   B->key = key;
   B->b.layer = layer;
-  if (!(B->b.model = fc_strdup(model)) || fc_strmap_put(&bs->map, key, strlen(key), (int64_t)bs->n, NULL) < 0) {
+  if (!(B->b.model = fc_strdup(model)) ||
+      fc_strmap_put(&bs->map, key, strlen(key), (int64_t)bs->n, NULL) < 0) {
     free(B->b.model);
     free(key);
     return NULL;
@@ -209,9 +215,11 @@ static void block_set_free(block_set *bs) {
 
 void fc_embset_free(fc_embset *s) {
   if (!s) return;
-  for (size_t i = 0; i < s->n_blocks; i++) free_block(&s->blocks[i]);
+  for (size_t i = 0; i < s->n_blocks; i++)
+    free_block(&s->blocks[i]);
   free(s->blocks);
-  for (size_t i = 0; i < s->n_skipped; i++) free(s->skipped[i]);
+  for (size_t i = 0; i < s->n_skipped; i++)
+    free(s->skipped[i]);
   free(s->skipped);
   memset(s, 0, sizeof *s);
 }
@@ -313,10 +321,9 @@ static fc_status read_embedding(hid_t grp, const char *rel, const char *path, co
         const double *s = *tmp;
         for (size_t i = 0; i < D; i++) {
           if (!isfinite(s[i]) || fabs(s[i]) > 3.4028234663852886e38) {
-            st = fc_error_set(err, FC_EFORMAT,
-                              "%s: %s: value %g at index %zu is %s (accession %s, model %s, layer %s)", path,
-                              dpath, s[i], i, isfinite(s[i]) ? "out of float32 range" : "NaN or Inf", acc,
-                              model, lt);
+            st = fc_error_set(
+                err, FC_EFORMAT, "%s: %s: value %g at index %zu is %s (accession %s, model %s, layer %s)",
+                path, dpath, s[i], i, isfinite(s[i]) ? "out of float32 range" : "NaN or Inf", acc, model, lt);
             goto done;
           }
           dst[i] = (float)s[i];
@@ -335,11 +342,13 @@ static fc_status read_embedding(hid_t grp, const char *rel, const char *path, co
           little_host = *(const unsigned char *)&one == 1;
         }
         if (big == little_host)
-          for (size_t i = 0; i < D; i++) h[i] = (uint16_t)((h[i] >> 8) | (h[i] << 8));
+          for (size_t i = 0; i < D; i++)
+            h[i] = (uint16_t)((h[i] >> 8) | (h[i] << 8));
         if (f16 == 1)
           fc_f16_to_f32_array(h, dst, D);
         else
-          for (size_t i = 0; i < D; i++) dst[i] = fc_bf16_to_f32(h[i]);
+          for (size_t i = 0; i < D; i++)
+            dst[i] = fc_bf16_to_f32(h[i]);
       }
     }
   }
@@ -350,8 +359,9 @@ static fc_status read_embedding(hid_t grp, const char *rel, const char *path, co
   }
   for (size_t i = 0; i < D; i++)
     if (!isfinite(dst[i])) {
-      st = fc_error_set(err, FC_EFORMAT, "%s: %s: value at index %zu is %s (accession %s, model %s, layer %s)",
-                        path, dpath, i, isnan(dst[i]) ? "NaN" : "Inf", acc, model, lt);
+      st =
+          fc_error_set(err, FC_EFORMAT, "%s: %s: value at index %zu is %s (accession %s, model %s, layer %s)",
+                       path, dpath, i, isnan(dst[i]) ? "NaN" : "Inf", acc, model, lt);
       goto done;
     }
 done:
@@ -376,7 +386,9 @@ typedef struct {
   size_t n_skipped, cap_skipped;
 } reader;
 
-static fc_status nomem(reader *R) { return fc_error_set(R->err, FC_ENOMEM, "%s: out of memory", R->path); }
+static fc_status nomem(reader *R) {
+  return fc_error_set(R->err, FC_ENOMEM, "%s: out of memory", R->path);
+}
 
 /* An accession_* link that cannot be opened as a group: skipped like a group without sequence when
  * it is some other object (FANTASIA cannot read it either); an error when the file is damaged. */
@@ -407,8 +419,8 @@ static fc_status add_skipped(reader *R, const char *group) {
 
 /* One embedding dataset `rel` (relative to loc: the layer group, or the type group for the legacy layout)
  * of accession group `group`. */
-static fc_status read_one(reader *R, hid_t loc, const char *rel, const char *group, const char *model, int layer,
-                          const char *pooling, const char *seq) {
+static fc_status read_one(reader *R, hid_t loc, const char *rel, const char *group, const char *model,
+                          int layer, const char *pooling, const char *seq) {
   const char *acc = group + ACC_PREFIX_LEN;
   char *dpath = layer >= 0 ? fc_sprintf("/%s/type_%s/layer_%d/%s", group, model, layer, rel)
                            : fc_sprintf("/%s/type_%s/%s", group, model, rel);
@@ -431,8 +443,9 @@ static fc_status read_one(reader *R, hid_t loc, const char *rel, const char *gro
       char lt[32];
       layer_text(lt, sizeof lt, layer);
       st = fc_error_set(R->err, FC_EMISMATCH,
-                        "%s: model %s layer %s: accession %s has pooling '%s' but accession %s has '%s'", R->path,
-                        model, lt, acc, pooling ? pooling : "(none)", B->first_acc, bp ? bp : "(none)");
+                        "%s: model %s layer %s: accession %s has pooling '%s' but accession %s has '%s'",
+                        R->path, model, lt, acc, pooling ? pooling : "(none)", B->first_acc,
+                        bp ? bp : "(none)");
       goto out;
     }
   }
@@ -471,7 +484,7 @@ static fc_status read_type_group(reader *R, hid_t g, const char *group, const ch
                                      tname, fc_h5_last_error(h5msg, sizeof h5msg));
     goto out;
   }
-  qsort(R->tkids.v, R->tkids.n, sizeof *R->tkids.v, cmp_str);
+  if (R->tkids.n > 1) qsort(R->tkids.v, R->tkids.n, sizeof *R->tkids.v, cmp_str);
   for (size_t i = 0; i < R->tkids.n && st == FC_OK; i++) {
     const char *kid = R->tkids.v[i];
     int layer;
@@ -504,7 +517,8 @@ static fc_status read_type_group(reader *R, hid_t g, const char *group, const ch
     if (st == FC_OK && !pool_read) {
       const char *why = NULL;
       if (fc_h5_read_string_attr(tg, ".", "pooling", &pool, &why) < 0)
-        st = fc_error_set(R->err, FC_EFORMAT, "%s: /%s/%s: pooling attribute: %s", R->path, group, tname, why);
+        st =
+            fc_error_set(R->err, FC_EFORMAT, "%s: /%s/%s: pooling attribute: %s", R->path, group, tname, why);
       pool_read = 1;
     }
     if (st == FC_OK) st = read_one(R, loc, "embedding", group, model, layer, pool, *seq);
@@ -563,9 +577,10 @@ static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error
       H5Gclose(g);
       break;
     }
-    qsort(R.kids.v, R.kids.n, sizeof *R.kids.v, cmp_str);
+    if (R.kids.n > 1) qsort(R.kids.v, R.kids.n, sizeof *R.kids.v, cmp_str);
     int has_seq = 0;
-    for (size_t k = 0; k < R.kids.n; k++) has_seq |= strcmp(R.kids.v[k], "sequence") == 0;
+    for (size_t k = 0; k < R.kids.n; k++)
+      has_seq |= strcmp(R.kids.v[k], "sequence") == 0;
     if (!has_seq) {
       st = add_skipped(&R, group);
       H5Gclose(g);
@@ -574,7 +589,8 @@ static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error
     out->n_accessions++;
     char *seq = NULL;
     for (size_t k = 0; k < R.kids.n && st == FC_OK; k++)
-      if (strncmp(R.kids.v[k], "type_", 5) == 0 && R.kids.v[k][5]) st = read_type_group(&R, g, group, R.kids.v[k], &seq);
+      if (strncmp(R.kids.v[k], "type_", 5) == 0 && R.kids.v[k][5])
+        st = read_type_group(&R, g, group, R.kids.v[k], &seq);
     free(seq);
     H5Gclose(g);
     if ((a & 255) == 0) fc_progress_update(prog, a);
@@ -582,7 +598,8 @@ static fc_status read_all(const char *path, hid_t file, fc_embset *out, fc_error
   fc_progress_finish(prog);
   if (st != FC_OK) goto done;
   if (R.n_skipped > MAX_SKIP_WARNINGS)
-    fc_log_warn("%s: %zu accession groups in all have no 'sequence' dataset and were skipped", path, R.n_skipped);
+    fc_log_warn("%s: %zu accession groups in all have no 'sequence' dataset and were skipped", path,
+                R.n_skipped);
   if (R.n_bad_layer_names)
     fc_log_warn("%s: ignored %zu group(s) named layer_* whose suffix is not a non-negative integer", path,
                 R.n_bad_layer_names);
@@ -623,7 +640,8 @@ fc_status fc_embfile_read(const char *path, fc_embset *out, fc_error *err) {
   struct stat sb;
   if (stat(path, &sb) != 0) return fc_error_set(err, FC_EIO, "%s: cannot open: %s", path, strerror(errno));
   if (!S_ISREG(sb.st_mode)) return fc_error_set(err, FC_EIO, "%s: not a regular file", path);
-  if (sb.st_size == 0) return fc_error_set(err, FC_EFORMAT, "%s: empty file (0 bytes), not an HDF5 file", path);
+  if (sb.st_size == 0)
+    return fc_error_set(err, FC_EFORMAT, "%s: empty file (0 bytes), not an HDF5 file", path);
 
   fc_h5quiet q;
   fc_h5quiet_begin(&q);

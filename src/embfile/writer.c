@@ -3,11 +3,11 @@
  * converts it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "embfile/h5util.h"
 #include "fantasia/embfile.h"
@@ -31,7 +31,9 @@ struct fc_embfile_writer {
   size_t hbuf_cap;
 };
 
-char *fc_embfile_partial_path(const char *path) { return path ? fc_sprintf("%s.partial", path) : NULL; }
+char *fc_embfile_partial_path(const char *path) {
+  return path ? fc_sprintf("%s.partial", path) : NULL;
+}
 
 static char *own_key(fc_embfile_writer *w, char *k) {
   if (!k) return NULL;
@@ -130,7 +132,8 @@ static void writer_free(fc_embfile_writer *w) {
   if (w->file >= 0) H5Fclose(w->file);
   fc_strmap_free(&w->stored);
   fc_strmap_free(&w->seqs);
-  for (size_t i = 0; i < w->n_keys; i++) free(w->keys[i]);
+  for (size_t i = 0; i < w->n_keys; i++)
+    free(w->keys[i]);
   free(w->keys);
   free(w->hbuf);
   free(w->path);
@@ -143,7 +146,8 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
   if (!out) return fc_error_set(err, FC_EINVAL, "fc_embfile_writer_open: out is NULL");
   *out = NULL;
   if (!path || !*path) return fc_error_set(err, FC_EINVAL, "fc_embfile_writer_open: empty path");
-  if (!fc_dtype_name(dtype)) return fc_error_set(err, FC_EINVAL, "%s: unknown embedding dtype %d", path, (int)dtype);
+  if (!fc_dtype_name(dtype))
+    return fc_error_set(err, FC_EINVAL, "%s: unknown embedding dtype %d", path, (int)dtype);
   fc_embfile_writer *w = calloc(1, sizeof *w);
   if (!w) return fc_error_set(err, FC_ENOMEM, "out of memory");
   w->file = -1;
@@ -214,7 +218,8 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
   } else {
     w->file = H5Fcreate(w->partial, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
-      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
+      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
       goto fail;
     }
   }
@@ -240,9 +245,13 @@ int fc_embfile_writer_has(fc_embfile_writer *w, const char *accession, const cha
   return r;
 }
 
-size_t fc_embfile_writer_count(const fc_embfile_writer *w) { return w ? w->n_embeddings : 0; }
+size_t fc_embfile_writer_count(const fc_embfile_writer *w) {
+  return w ? w->n_embeddings : 0;
+}
 
-static int valid_name(const char *s) { return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0; }
+static int valid_name(const char *s) {
+  return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0;
+}
 
 /* Opens the child group `name` of loc, creating it if missing. *created tells which. */
 static hid_t open_or_create_group(hid_t loc, const char *name, int *created) {
@@ -364,8 +373,8 @@ static fc_status do_put(fc_embfile_writer *w, const char *accession, const char 
   if (layer >= 0) {
     lg = open_or_create_group(tg, lname, &created);
     if (lg < 0) {
-      st = fc_error_set(err, FC_EIO, "%s: /%s/%s/%s: cannot create group (%s)", w->partial, gname, tname, lname,
-                        fc_h5_last_error(h5msg, sizeof h5msg));
+      st = fc_error_set(err, FC_EIO, "%s: /%s/%s/%s: cannot create group (%s)", w->partial, gname, tname,
+                        lname, fc_h5_last_error(h5msg, sizeof h5msg));
       goto done;
     }
     parent = lg;
@@ -374,7 +383,9 @@ static fc_status do_put(fc_embfile_writer *w, const char *accession, const char 
   if (ex > 0) goto recorded; /* first write wins */
   hsize_t hd = dim;
   s = H5Screate_simple(1, &hd, NULL);
-  hid_t ftype = w->dtype == FC_DTYPE_F64 ? H5T_IEEE_F64LE : w->dtype == FC_DTYPE_F32 ? H5T_IEEE_F32LE : w->f16;
+  hid_t ftype = w->dtype == FC_DTYPE_F64   ? H5T_IEEE_F64LE
+                : w->dtype == FC_DTYPE_F32 ? H5T_IEEE_F32LE
+                                           : w->f16;
   if (s >= 0) d = H5Dcreate2(parent, "embedding", ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   herr_t r = -1;
   if (d >= 0) {
@@ -406,8 +417,8 @@ done:
 }
 
 fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, const char *sequence,
-                                const char *model, int layer, const char *pooling, const float *vec, size_t dim,
-                                fc_error *err) {
+                                const char *model, int layer, const char *pooling, const float *vec,
+                                size_t dim, fc_error *err) {
   if (!w) return fc_error_set(err, FC_EINVAL, "fc_embfile_writer_put: writer is NULL");
   const char *path = w->path;
   if (!valid_name(accession))
@@ -416,16 +427,17 @@ fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, con
   if (!valid_name(model))
     return fc_error_set(err, FC_EINVAL, "%s: invalid model name '%s' (empty, '.' or containing '/')", path,
                         model ? model : "(null)");
-  if (layer < -1) return fc_error_set(err, FC_EINVAL, "%s: accession %s: invalid layer %d", path, accession, layer);
+  if (layer < -1)
+    return fc_error_set(err, FC_EINVAL, "%s: accession %s: invalid layer %d", path, accession, layer);
   if (!vec || dim == 0)
-    return fc_error_set(err, FC_EINVAL, "%s: accession %s model %s layer %d: empty embedding", path, accession,
-                        model, layer);
+    return fc_error_set(err, FC_EINVAL, "%s: accession %s model %s layer %d: empty embedding", path,
+                        accession, model, layer);
   if (pooling && !*pooling) pooling = NULL;
   if (fc_embfile_writer_has(w, accession, model, layer)) return FC_OK; /* first write wins */
   for (size_t i = 0; i < dim; i++)
     if (!isfinite(vec[i]))
-      return fc_error_set(err, FC_EINVAL, "%s: accession %s model %s layer %d: value at index %zu is %s", path,
-                          accession, model, layer, i, isnan(vec[i]) ? "NaN" : "Inf");
+      return fc_error_set(err, FC_EINVAL, "%s: accession %s model %s layer %d: value at index %zu is %s",
+                          path, accession, model, layer, i, isnan(vec[i]) ? "NaN" : "Inf");
   if (w->dtype == FC_DTYPE_F16) {
     if (dim > w->hbuf_cap) {
       uint16_t *nb = realloc(w->hbuf, dim * sizeof *nb);
@@ -436,10 +448,11 @@ fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, con
     fc_f32_to_f16_array(vec, w->hbuf, dim);
     for (size_t i = 0; i < dim; i++)
       if ((w->hbuf[i] & 0x7c00u) == 0x7c00u)
-        return fc_error_set(err, FC_EINVAL,
-                            "%s: accession %s model %s layer %d: value %g at index %zu is outside the float16 "
-                            "range; store as f32",
-                            path, accession, model, layer, (double)vec[i], i);
+        return fc_error_set(
+            err, FC_EINVAL,
+            "%s: accession %s model %s layer %d: value %g at index %zu is outside the float16 "
+            "range; store as f32",
+            path, accession, model, layer, (double)vec[i], i);
   }
   fc_h5quiet q;
   fc_h5quiet_begin(&q);
@@ -447,7 +460,8 @@ fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, con
   if (st == FC_OK && fc_now_seconds() - w->last_flush >= FLUSH_INTERVAL_S) {
     char h5msg[256];
     if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-      st = fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
+      st = fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
     w->last_flush = fc_now_seconds();
   }
   fc_h5quiet_end(&q);
@@ -461,7 +475,8 @@ fc_status fc_embfile_writer_flush(fc_embfile_writer *w, fc_error *err) {
   char h5msg[256];
   fc_status st = FC_OK;
   if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-    st = fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
+    st =
+        fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
   w->last_flush = fc_now_seconds();
   fc_h5quiet_end(&q);
   return st;
@@ -489,7 +504,8 @@ fc_status fc_embfile_writer_close(fc_embfile_writer *w, int commit, fc_error *er
     /* fsync + rename; on failure the partial file stays for a later resume (never deleted here) */
     int fd = open(w->partial, O_RDONLY);
     if (fd < 0 || fsync(fd) != 0)
-      st = fc_error_set(err, FC_EIO, "%s: cannot sync: %s; kept for a later resume", w->partial, strerror(errno));
+      st = fc_error_set(err, FC_EIO, "%s: cannot sync: %s; kept for a later resume", w->partial,
+                        strerror(errno));
     if (fd >= 0) close(fd);
     if (st == FC_OK && rename(w->partial, w->path) != 0)
       st = fc_error_set(err, FC_EIO, "%s: cannot rename %s into place: %s; kept for a later resume", w->path,

@@ -12,7 +12,8 @@ static const char KMER_ALPHABET[] = "ACDEFGHIKLMNPQRSTVWY";
 size_t fc_kmer_dim(int k) {
   if (k < 1 || k > FC_KMER_MAX_K) return 0;
   size_t d = 1;
-  for (int i = 0; i < k; i++) d *= 20;
+  for (int i = 0; i < k; i++)
+    d *= 20;
   return d;
 }
 
@@ -45,7 +46,8 @@ static void embed_one(const signed char *tab, const char *seq, size_t len, int k
   }
   /* counts are exact integers in float up to 2^24 per k-mer; sum of squares in double */
   double ss = 0.0;
-  for (size_t j = 0; j < dim; j++) ss += (double)out[j] * out[j];
+  for (size_t j = 0; j < dim; j++)
+    ss += (double)out[j] * out[j];
   if (ss > 0.0) {
     double inv = 1.0 / sqrt(ss);
     for (size_t j = 0; j < dim; j++)
@@ -55,7 +57,8 @@ static void embed_one(const signed char *tab, const char *seq, size_t len, int k
 
 fc_status fc_kmer_embed(const char *seq, size_t len, int k, float *out, fc_error *err) {
   size_t dim = fc_kmer_dim(k);
-  if (!dim) return fc_error_set(err, FC_EINVAL, "kmer: k must be between 1 and %d (got %d)", FC_KMER_MAX_K, k);
+  if (!dim)
+    return fc_error_set(err, FC_EINVAL, "kmer: k must be between 1 and %d (got %d)", FC_KMER_MAX_K, k);
   if (!out) return fc_error_set(err, FC_EINVAL, "kmer: output buffer is NULL");
   if (!seq && len) return fc_error_set(err, FC_EINVAL, "kmer: sequence is NULL");
   signed char tab[256];
@@ -99,7 +102,8 @@ static void *batch_worker(void *arg) {
 fc_status fc_kmer_embed_batch(const char *const *seqs, const size_t *lens, size_t n, int k, float *out,
                               int threads, fc_error *err) {
   size_t dim = fc_kmer_dim(k);
-  if (!dim) return fc_error_set(err, FC_EINVAL, "kmer: k must be between 1 and %d (got %d)", FC_KMER_MAX_K, k);
+  if (!dim)
+    return fc_error_set(err, FC_EINVAL, "kmer: k must be between 1 and %d (got %d)", FC_KMER_MAX_K, k);
   if (n == 0) return FC_OK;
   if (!seqs || !out) return fc_error_set(err, FC_EINVAL, "kmer: NULL sequences or output buffer");
   for (size_t i = 0; i < n; i++)
@@ -123,7 +127,8 @@ fc_status fc_kmer_embed_batch(const char *const *seqs, const size_t *lens, size_
     started++;
   }
   if (started == 0) batch_worker(&c); /* no thread could start: do it here */
-  for (int t = 0; t < started; t++) pthread_join(tids[t], NULL);
+  for (int t = 0; t < started; t++)
+    pthread_join(tids[t], NULL);
   /* if some threads failed to start, the ones that did drained the queue */
   free(tids);
   pthread_mutex_destroy(&c.mu);
