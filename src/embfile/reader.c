@@ -655,7 +655,7 @@ fc_status fc_embfile_read(const char *path, fc_embset *out, fc_error *err) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) {
     fc_h5_last_error(h5msg, sizeof h5msg);
-    if (strstr(h5msg, "lock"))
+    if (strstr(h5msg, "unable to lock"))
       st = fc_error_set(err, FC_EIO, "%s: in use by another process (%s)", path, h5msg);
     else
       st = fc_error_set(err, FC_EFORMAT, "%s: truncated or damaged HDF5 file (%s)", path, h5msg);

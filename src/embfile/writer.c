@@ -193,9 +193,9 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
       if (renamed) {
         (void)rename(w->partial, path);
         st = fc_error_set(err, FC_EFORMAT, "%s: cannot append: damaged HDF5 file (%s)", path, h5msg);
-      } else if (strstr(h5msg, "lock")) {
-        st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (%s)", path, w->partial,
-                          h5msg);
+      } else if (strstr(h5msg, "unable to lock")) {
+        st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (%s)", path,
+                          w->partial, h5msg);
       } else {
         st = fc_error_set(err, FC_EFORMAT,
                           "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to "
