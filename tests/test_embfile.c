@@ -200,6 +200,47 @@ static void test_read_legacy(void **state) {
   free(p);
 }
 
+static void test_read_bf16(void **state) {
+  (void)state;
+  char *p = fixture("bf16.h5");
+  fc_embset s;
+  fc_error e;
+  assert_int_equal(fc_embfile_read(p, &s, &e), FC_OK);
+  assert_int_equal(s.n_blocks, 1);
+  const fc_emb_block *B = &s.blocks[0];
+  assert_string_equal(B->model, "ESM3c");
+  assert_int_equal(B->layer, 1);
+  assert_int_equal(B->dim, 6);
+  for (size_t r = 0; r < B->n; r++) {
+    int a = fx_acc_no(B->accessions[r]);
+    const float want[6] = {(float)((a + 1) * 1.5), -2.5f, 3.140625f, 0.0f, 0x1p-100f, -0x1p100f};
+    assert_memory_equal(B->data + r * 6, want, sizeof want);
+  }
+  fc_embset_free(&s);
+  free(p);
+}
+
+static void test_read_odd_structure(void **state) {
+  (void)state;
+  char *p = fixture("odd_structure.h5");
+  fc_embset s;
+  fc_error e;
+  fc_log_level lv = fc_log_get_level();
+  fc_log_set_level(FC_LOG_ERROR); /* warnings about the odd names are expected */
+  assert_int_equal(fc_embfile_read(p, &s, &e), FC_OK);
+  fc_log_set_level(lv);
+  assert_int_equal(s.n_blocks, 1); /* only type_3/layer_0 */
+  assert_string_equal(s.blocks[0].model, "3");
+  assert_int_equal(s.blocks[0].layer, 0);
+  assert_int_equal(s.blocks[0].n, 2);
+  assert_int_equal(s.blocks[0].dim, 4);
+  assert_int_equal(s.n_accessions, 2);
+  assert_int_equal(s.n_skipped, 1);
+  assert_string_equal(s.skipped[0], "NOT_A_GROUP");
+  fc_embset_free(&s);
+  free(p);
+}
+
 static void test_read_missing_sequence(void **state) {
   (void)state;
   char *p = fixture("missing_sequence.h5");
@@ -712,6 +753,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_teardown(test_read_names_f32_pooling, no_open_h5),
       cmocka_unit_test_teardown(test_read_f16, no_open_h5),
       cmocka_unit_test_teardown(test_read_legacy, no_open_h5),
+      cmocka_unit_test_teardown(test_read_bf16, no_open_h5),
+      cmocka_unit_test_teardown(test_read_odd_structure, no_open_h5),
       cmocka_unit_test_teardown(test_read_missing_sequence, no_open_h5),
       cmocka_unit_test_teardown(test_read_damaged, no_open_h5),
       cmocka_unit_test_teardown(test_writer_roundtrip_dtypes, no_open_h5),

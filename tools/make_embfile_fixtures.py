@@ -106,6 +106,42 @@ def legacy(path):
         f.create_group("metadata").attrs["note"] = "not an accession"
 
 
+def bf16(path):
+    """bfloat16-shaped 16-bit floats (sign 15, exponent 7..14, mantissa 0..6, bias 127), raw bits written
+    through the low-level API so HDF5 converts nothing. Values are exact in bfloat16."""
+    with h5py.File(path, "w") as f:
+        t = h5py.h5t.IEEE_F32LE.copy()
+        t.set_fields(15, 7, 8, 0, 7)
+        t.set_size(2)
+        t.set_ebias(127)
+        for a, (acc, seq) in enumerate(ACCS[:2]):
+            ag = f.create_group(f"accession_{acc}")
+            ag.create_dataset("sequence", data=np.bytes_(seq))
+            lg = ag.create_group("type_ESM3c").create_group("layer_1")
+            vals = np.array([(a + 1) * 1.5, -2.5, 3.140625, 0.0, 2.0 ** -100, -(2.0 ** 100)], np.float32)
+            raw = (vals.view(np.uint32) >> 16).astype(np.uint16)
+            d = h5py.h5d.create(lg.id, b"embedding", t, h5py.h5s.create_simple((len(vals),)))
+            d.write(h5py.h5s.ALL, h5py.h5s.ALL, raw, mtype=t)
+
+
+def odd_structure(path):
+    """Things FANTASIA's reader passes over: a layer group without embedding, a non-canonical layer name,
+    'type_' with no model, a type_<x> that is a dataset, a top-level dataset named accession_*, a
+    non-accession top-level group; plus one good embedding per accession."""
+    with h5py.File(path, "w") as f:
+        for a, (acc, seq) in enumerate(ACCS[:2]):
+            ag = f.create_group(f"accession_{acc}")
+            ag.create_dataset("sequence", data=np.bytes_(seq))
+            tg = ag.create_group("type_3")
+            tg.create_group("layer_0").create_dataset("embedding", data=np.asarray(vec(a, 0, 0, 4)))
+            tg.create_group("layer_2")  # no embedding
+            tg.create_group("layer_01").create_dataset("embedding", data=np.zeros(9))  # not canonical
+            ag.create_group("type_").create_group("layer_0").create_dataset("embedding", data=np.zeros(9))
+            ag.create_dataset("type_9", data=np.zeros(3))
+        f.create_dataset("accession_NOT_A_GROUP", data=np.zeros(2))
+        f.create_group("metadata")
+
+
 def simple(path, mutate=None, n=3, dim=6):
     with h5py.File(path, "w") as f:
         for a, (acc, seq) in enumerate(ACCS[:n]):
@@ -134,6 +170,8 @@ def make_all(out):
     names_f32(p("names_f32.h5"))
     f16(p("f16.h5"))
     legacy(p("legacy.h5"))
+    bf16(p("bf16.h5"))
+    odd_structure(p("odd_structure.h5"))
     # damaged files
     simple(p("dim_mismatch.h5"), lambda f: replace_embedding(f, ACCS[1][0], np.zeros(7)))
     simple(p("nan.h5"), lambda f: replace_embedding(f, ACCS[2][0], np.array([0.5, 1.0, np.nan, 2.0, 3.0, 4.0])))
