@@ -18,7 +18,7 @@ const char *const fc_experimental_evidence_codes[] = {"EXP", "IDA", "IPI", "IMP"
 
 typedef struct {
   fc_arena arena;
-  fc_strmap map;
+  fc_txmap map;
 } str_pool;
 
 static const char *intern(str_pool *p, const char *s, size_t n) {
@@ -27,14 +27,14 @@ static const char *intern(str_pool *p, const char *s, size_t n) {
   if (p->map.cap) {
     size_t mask = p->map.cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-      const fc_strmap_slot *sl = &p->map.slots[i];
+      const fc_txmap_slot *sl = &p->map.slots[i];
       if (!sl->key) break;
       if (sl->hash == h && sl->klen == n && memcmp(sl->key, s, n) == 0) return sl->key;
     }
   }
   char *d = fc_arena_strndup(&p->arena, s, n);
   if (!d) return NULL;
-  if (fc_strmap_put_h(&p->map, d, n, h, 0) == -2) return NULL;
+  if (fc_txmap_put_h(&p->map, d, n, h, 0) == -2) return NULL;
   return d;
 }
 
@@ -246,7 +246,7 @@ fc_status fc_annot_read_ex(const char *path, const fc_annot_opts *opts, fc_annot
   str_pool *pool = calloc(1, sizeof *pool);
   if (!pool) return fc_error_set(err, FC_ENOMEM, "out of memory");
   fc_arena_init(&pool->arena);
-  fc_strmap_init(&pool->map);
+  fc_txmap_init(&pool->map);
   out->pool_ = pool;
   annot_state st;
   memset(&st, 0, sizeof st);
@@ -289,7 +289,7 @@ void fc_annot_set_free(fc_annot_set *s) {
   str_pool *p = s->pool_;
   if (p) {
     fc_arena_free(&p->arena);
-    fc_strmap_free(&p->map);
+    fc_txmap_free(&p->map);
     free(p);
   }
   free(s->rows);

@@ -18,8 +18,8 @@ typedef struct {
 struct fc_go {
   fc_go_term *terms;
   size_t n, cap;
-  fc_strmap ids;  /* primary id -> index (keys in arena) */
-  fc_strmap alts; /* alt_id -> index */
+  fc_txmap ids;  /* primary id -> index (keys in arena) */
+  fc_txmap alts; /* alt_id -> index */
   size_t n_alt;
   fc_arena arena;
   int32_t *edge_pool;
@@ -177,7 +177,7 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
     t->id[n] = '\0';
     const char *key = fc_arena_strndup(&go->arena, v, n);
     if (!key) return oom(st);
-    int32_t prev = fc_strmap_put(&go->ids, key, n, st->cur);
+    int32_t prev = fc_txmap_put(&go->ids, key, n, st->cur);
     if (prev == -2) return oom(st);
     if (prev >= 0)
       return fc_error_set(st->err, FC_EDUPLICATE, "%s: duplicate term id %s (stanzas at lines %zu and %zu)",
@@ -199,7 +199,7 @@ static fc_status term_tag(obo_state *st, const char *tag, size_t taglen, char *v
                           (int)(vlen > 40 ? 40 : vlen), val);
     const char *key = fc_arena_strndup(&go->arena, v, n);
     if (!key) return oom(st);
-    int32_t prev = fc_strmap_put(&go->alts, key, n, st->cur);
+    int32_t prev = fc_txmap_put(&go->alts, key, n, st->cur);
     if (prev == -2) return oom(st);
     if (prev >= 0)
       return fc_error_set(st->err, FC_EDUPLICATE,
@@ -291,9 +291,9 @@ static fc_status resolve(obo_state *st) {
   fc_go *go = st->go;
   /* an alt_id must not also be a primary id */
   for (size_t i = 0; i < go->alts.cap; i++) {
-    const fc_strmap_slot *sl = &go->alts.slots[i];
+    const fc_txmap_slot *sl = &go->alts.slots[i];
     if (!sl->key) continue;
-    int32_t p = fc_strmap_get(&go->ids, sl->key, sl->klen);
+    int32_t p = fc_txmap_get(&go->ids, sl->key, sl->klen);
     if (p >= 0)
       return fc_error_set(st->err, FC_EDUPLICATE,
                           "%s: alt_id %s of the term at line %zu is also the id of the term at line %zu",
@@ -305,8 +305,8 @@ static fc_status resolve(obo_state *st) {
   for (size_t i = 0; i < st->n_edges; i++) {
     pending_edge *e = &st->edges[i];
     size_t n = strlen(e->target);
-    int32_t p = fc_strmap_get(&go->ids, e->target, n);
-    if (p < 0) p = fc_strmap_get(&go->alts, e->target, n);
+    int32_t p = fc_txmap_get(&go->ids, e->target, n);
+    if (p < 0) p = fc_txmap_get(&go->alts, e->target, n);
     if (p < 0) {
       free(cnt);
       return fc_error_set(st->err, FC_EFORMAT, "%s:%zu: %s target %s is not defined in the file", st->path,
@@ -350,8 +350,8 @@ fc_status fc_go_load(const char *path, fc_go **out, fc_error *err) {
   *out = NULL;
   fc_go *go = calloc(1, sizeof *go);
   if (!go) return fc_error_set(err, FC_ENOMEM, "out of memory");
-  fc_strmap_init(&go->ids);
-  fc_strmap_init(&go->alts);
+  fc_txmap_init(&go->ids);
+  fc_txmap_init(&go->alts);
   fc_arena_init(&go->arena);
   obo_state st;
   memset(&st, 0, sizeof st);
@@ -388,8 +388,8 @@ fc_status fc_go_load(const char *path, fc_go **out, fc_error *err) {
 void fc_go_free(fc_go *go) {
   if (!go) return;
   free(go->terms);
-  fc_strmap_free(&go->ids);
-  fc_strmap_free(&go->alts);
+  fc_txmap_free(&go->ids);
+  fc_txmap_free(&go->alts);
   fc_arena_free(&go->arena);
   free(go->edge_pool);
   free(go->data_version);
@@ -408,8 +408,8 @@ const fc_go_term *fc_go_term_at(const fc_go *go, int32_t idx) {
 int32_t fc_go_find(const fc_go *go, const char *id) {
   if (!go || !id) return -1;
   size_t n = strlen(id);
-  int32_t p = fc_strmap_get(&go->ids, id, n);
-  if (p < 0) p = fc_strmap_get(&go->alts, id, n);
+  int32_t p = fc_txmap_get(&go->ids, id, n);
+  if (p < 0) p = fc_txmap_get(&go->alts, id, n);
   return p;
 }
 

@@ -66,12 +66,12 @@ typedef struct {
   seq_table tab;
   size_t cap_rec, cap_iss;
   /* duplicate accessions: every record with a non-empty id, kept or not */
-  fc_strmap acc_map;
+  fc_txmap acc_map;
   size_t *acc_lines; /* header line per entry of acc_map */
   size_t n_acc, cap_acc;
   char **orphan_acc; /* accession strings of rejected records (keys of acc_map) */
   size_t n_orphan, cap_orphan;
-  fc_strmap seq_map;
+  fc_txmap seq_map;
   /* current record */
   int have;
   size_t hline;
@@ -198,7 +198,7 @@ static fc_status flush_record(fasta_state *st) {
       st->acc_lines = nl;
       st->cap_acc = nc;
     }
-    int32_t prev = fc_strmap_put(&st->acc_map, acc, strlen(acc), (int32_t)st->n_acc);
+    int32_t prev = fc_txmap_put(&st->acc_map, acc, strlen(acc), (int32_t)st->n_acc);
     if (prev == -2) goto nomem;
     if (prev >= 0) {
       rc = fc_error_set(st->err, FC_EDUPLICATE, "%s: duplicate accession '%s' at lines %zu and %zu", st->path,
@@ -264,7 +264,7 @@ static fc_status flush_record(fasta_state *st) {
   r->line = st->hline;
   o->n++; /* owned by the set from here: freed by fc_seqset_free */
   if (!r->header || !r->seq) return oom(st);
-  int32_t first = fc_strmap_put(&st->seq_map, r->seq, r->len, (int32_t)(o->n - 1));
+  int32_t first = fc_txmap_put(&st->seq_map, r->seq, r->len, (int32_t)(o->n - 1));
   if (first == -2) return oom(st);
   r->first_same_seq = first >= 0 ? first : (int32_t)(o->n - 1);
   if (first < 0) o->n_unique_seqs++;
@@ -385,8 +385,8 @@ fc_status fc_fasta_read(const char *path, const fc_fasta_opts *opts, fc_seqset *
   st.out = out;
   st.err = err;
   table_init(&st.tab);
-  fc_strmap_init(&st.acc_map);
-  fc_strmap_init(&st.seq_map);
+  fc_txmap_init(&st.acc_map);
+  fc_txmap_init(&st.seq_map);
   fc_lines *lr = NULL;
   fc_status rc = fc_lines_open(path, &lr, err);
   while (rc == FC_OK && !st.stop) {
@@ -404,8 +404,8 @@ fc_status fc_fasta_read(const char *path, const fc_fasta_opts *opts, fc_seqset *
   if (rc == FC_OK && out->n == 0 && out->n_issues == 0)
     rc = fc_error_set(err, FC_EFORMAT, "%s: no FASTA records", path);
   fc_lines_close(lr);
-  fc_strmap_free(&st.acc_map);
-  fc_strmap_free(&st.seq_map);
+  fc_txmap_free(&st.acc_map);
+  fc_txmap_free(&st.seq_map);
   free(st.acc_lines);
   for (size_t i = 0; i < st.n_orphan; i++)
     free(st.orphan_acc[i]);

@@ -193,32 +193,32 @@ uint64_t fc_hash_bytes(const void *data, size_t n) {
   return mix64(h);
 }
 
-void fc_strmap_init(fc_strmap *m) {
+void fc_txmap_init(fc_txmap *m) {
   memset(m, 0, sizeof *m);
 }
 
-void fc_strmap_free(fc_strmap *m) {
+void fc_txmap_free(fc_txmap *m) {
   free(m->slots);
   memset(m, 0, sizeof *m);
 }
 
-int32_t fc_strmap_get(const fc_strmap *m, const char *key, size_t klen) {
+int32_t fc_txmap_get(const fc_txmap *m, const char *key, size_t klen) {
   if (!m->cap) return -1;
   uint64_t h = fc_hash_bytes(key, klen);
   size_t mask = m->cap - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-    const fc_strmap_slot *s = &m->slots[i];
+    const fc_txmap_slot *s = &m->slots[i];
     if (!s->key) return -1;
     if (s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0) return s->value;
   }
 }
 
-static int strmap_grow(fc_strmap *m) {
+static int strmap_grow(fc_txmap *m) {
   size_t ncap = m->cap ? m->cap * 2 : 64;
-  fc_strmap_slot *ns = calloc(ncap, sizeof *ns);
+  fc_txmap_slot *ns = calloc(ncap, sizeof *ns);
   if (!ns) return -1;
   for (size_t i = 0; i < m->cap; i++) {
-    fc_strmap_slot *s = &m->slots[i];
+    fc_txmap_slot *s = &m->slots[i];
     if (!s->key) continue;
     size_t j = (size_t)s->hash & (ncap - 1);
     while (ns[j].key)
@@ -231,11 +231,11 @@ static int strmap_grow(fc_strmap *m) {
   return 0;
 }
 
-int32_t fc_strmap_put_h(fc_strmap *m, const char *key, size_t klen, uint64_t h, int32_t value) {
+int32_t fc_txmap_put_h(fc_txmap *m, const char *key, size_t klen, uint64_t h, int32_t value) {
   if ((m->n + 1) * 4 > m->cap * 3 && strmap_grow(m) != 0) return -2; /* load <= 0.75 */
   size_t mask = m->cap - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-    fc_strmap_slot *s = &m->slots[i];
+    fc_txmap_slot *s = &m->slots[i];
     if (!s->key) {
       s->key = key;
       s->klen = klen;
@@ -248,8 +248,8 @@ int32_t fc_strmap_put_h(fc_strmap *m, const char *key, size_t klen, uint64_t h, 
   }
 }
 
-int32_t fc_strmap_put(fc_strmap *m, const char *key, size_t klen, int32_t value) {
-  return fc_strmap_put_h(m, key, klen, fc_hash_bytes(key, klen), value);
+int32_t fc_txmap_put(fc_txmap *m, const char *key, size_t klen, int32_t value) {
+  return fc_txmap_put_h(m, key, klen, fc_hash_bytes(key, klen), value);
 }
 
 /* ---- arena ---- */

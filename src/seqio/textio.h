@@ -6,7 +6,7 @@
  * damaged gzip stream is an FC_EFORMAT error naming the file (zlib's gzread on its own tolerates a
  * truncated stream, so fc_lines checks gzerror at the end).
  *
- * fc_strmap: an open-addressing hash map from byte strings to int32 values. Keys are borrowed
+ * fc_txmap: an open-addressing hash map from byte strings to int32 values. Keys are borrowed
  * pointers: the caller keeps them alive (and unchanged) as long as the map lives. Why our own:
  * Debian has no small C library for a string->index map that does not copy keys or allocate per
  * entry (glib's GHashTable would be a new dependency; hsearch_r cannot grow and needs NUL-terminated
@@ -40,23 +40,23 @@ typedef struct {
   size_t klen;
   uint64_t hash;
   int32_t value;
-} fc_strmap_slot;
+} fc_txmap_slot;
 
 typedef struct {
-  fc_strmap_slot *slots; /* key == NULL: empty */
+  fc_txmap_slot *slots; /* key == NULL: empty */
   size_t cap;            /* power of two */
   size_t n;
-} fc_strmap;
+} fc_txmap;
 
-void fc_strmap_init(fc_strmap *m);
-void fc_strmap_free(fc_strmap *m);
+void fc_txmap_init(fc_txmap *m);
+void fc_txmap_free(fc_txmap *m);
 /* Value of key or -1. */
-int32_t fc_strmap_get(const fc_strmap *m, const char *key, size_t klen);
+int32_t fc_txmap_get(const fc_txmap *m, const char *key, size_t klen);
 /* Insert key -> value unless present. Returns the value already stored (key present, nothing
  * changed), or -1 when inserted; -2 when out of memory. */
-int32_t fc_strmap_put(fc_strmap *m, const char *key, size_t klen, int32_t value);
+int32_t fc_txmap_put(fc_txmap *m, const char *key, size_t klen, int32_t value);
 /* Same with a precomputed hash (fc_hash_bytes(key, klen)). */
-int32_t fc_strmap_put_h(fc_strmap *m, const char *key, size_t klen, uint64_t h, int32_t value);
+int32_t fc_txmap_put_h(fc_txmap *m, const char *key, size_t klen, uint64_t h, int32_t value);
 
 /* fc_arena: append-only string storage in 256 KiB blocks; strings never move; freed all at once. */
 typedef struct fc_arena_block fc_arena_block;
