@@ -15,6 +15,7 @@
 
 #include "fantasia/core.h"
 #include "fantasia/knn.h"
+#include "knn/knn_internal.h"
 
 static uint64_t rng_state;
 static void rng_seed(uint64_t s) {
@@ -139,6 +140,24 @@ static void test_definitions(void **state) {
   assert_true(fc_knn_distance64(FC_METRIC_COSINE, fc_knn_dot64(z, r, 3), 0, rr) == 1.0);
   assert_true(fc_knn_distance64(FC_METRIC_COSINE, 0, 0, 0) == 1.0);
   assert_true(fc_knn_distance64(FC_METRIC_EUCLIDEAN, 0, 0, rr) == 5.0);
+}
+
+/* the SIMD dot product and the portable one agree bit for bit */
+static void test_dot64_paths(void **state) {
+  (void)state;
+  float a[300], b[300];
+  rng_seed(5);
+  for (int t = 0; t < 300; t++) {
+    a[t] = rng_f() * 1000.0f;
+    b[t] = rng_f() * 1e-3f;
+  }
+  for (size_t dim = 0; dim <= 300; dim++) {
+    double x = fc_knn_dot64(a, b, dim), y = knn_dot64_portable(a, b, dim);
+    assert_memory_equal(&x, &y, sizeof x);
+    x = fc_knn_dot64(a + 1, a + 3, dim > 290 ? 290 : dim);
+    y = knn_dot64_portable(a + 1, a + 3, dim > 290 ? 290 : dim);
+    assert_memory_equal(&x, &y, sizeof x);
+  }
 }
 
 static void test_random_awkward(void **state) {
@@ -351,13 +370,25 @@ static void test_given_norms(void **state) {
 }
 
 /* ---- the issue's large case against an independent float64 brute force ----
- * Reference: dgemm over the float64 copies gives all dot products (error ~1e-13, far below the 1e-9
- * margin); per query, every row within the margin of the M-th best is then rescored with the twin's
- * arithmetic (fc_knn_dot64 / fc_knn_distance64) and sorted by (distance, row): the exact top-M list. */
+ * dgemm over float64 copies gives every dot product with error <= ~1e-13 ‖q‖‖r‖; per query the
+ * approximate distances (cosine) or squared distances (euclidean) of the M' best rows are sorted, and
+ * each run of rows whose approximate values lie within 2 eps of each other (eps bounds the dgemm error
+ * with a wide margin) is re-ranked with the exact twin arithmetic (fc_knn_dot64, fc_knn_distance64):
+ * the list is then exactly the float64 brute-force order by (distance, row). */
 typedef struct {
-  double d;
+  double d; /* cosine: distance; euclidean: squared distance (approximate unless exact = 1) */
   int32_t row;
+  int32_t exact;
 } refc;
+
+typedef struct {
+  const float *Q, *R;
+  size_t nq, nr, dim, M;
+  double *rr;
+  refc *lst[2];
+  size_t *len[2];
+  double eps[2]; /* per-query eps for euclidean scales with qq, stored as factor */
+} reflists;
 
 static int refc_cmp(const void *a, const void *b) {
   const refc *x = a, *y = b;
@@ -395,92 +426,105 @@ static double dselect(double *a, size_t n, size_t k) {
   }
   return a[lo];
 }
-typedef struct {
-  int32_t row;
-  uint32_t q;
-} pairq;
-static int pairq_cmp(const void *a, const void *b) {
-  const pairq *x = a, *y = b;
-  if (x->row != y->row) return x->row < y->row ? -1 : 1;
-  return (x->q > y->q) - (x->q < y->q);
+
+static double ref_eps(int met, double qq, double rrmax) {
+  return met == 0 ? 1e-11 : 1e-10 * (1.0 + qq + rrmax);
 }
 
-/* lists[metric][i*M .. ]: exact top-M (distance, row) of query i, unfiltered. */
-static void brute64(const float *Q, size_t nq, const float *R, size_t nr, size_t dim, size_t M, refc **lists) {
-  double *Rd = malloc(nr * dim * sizeof *Rd), *rr = malloc(nr * sizeof *rr);
+static double exact_dist(const reflists *L, int met, size_t i, int32_t row) {
+  const float *q = L->Q + i * L->dim;
+  return fc_knn_distance64((fc_metric)met, fc_knn_dot64(q, L->R + (size_t)row * L->dim, L->dim),
+                           fc_knn_dot64(q, q, L->dim), L->rr[row]);
+}
+
+static void brute64(reflists *L) {
+  size_t nq = L->nq, nr = L->nr, dim = L->dim, M = L->M;
+  size_t Mx = M + 300 < nr ? M + 300 : nr;
+  const float *Q = L->Q, *R = L->R;
+  double *Rd = malloc(nr * dim * sizeof *Rd), *inv = malloc(nr * sizeof *inv), rrmax = 0;
+  L->rr = malloc(nr * sizeof *L->rr);
   for (size_t t = 0; t < nr * dim; t++) Rd[t] = R[t];
-  for (size_t j = 0; j < nr; j++) rr[j] = fc_knn_dot64(R + j * dim, R + j * dim, dim);
-  const size_t CH = 64;
+  for (size_t j = 0; j < nr; j++) {
+    L->rr[j] = fc_knn_dot64(R + j * dim, R + j * dim, dim);
+    inv[j] = 1.0 / fmax(sqrt(L->rr[j]), 1e-12);
+    if (L->rr[j] > rrmax) rrmax = L->rr[j];
+  }
+  for (int met = 0; met < 2; met++) {
+    L->lst[met] = malloc(nq * Mx * sizeof(refc));
+    L->len[met] = malloc(nq * sizeof(size_t));
+  }
+  const size_t CH = 128;
   double *Qd = malloc(CH * dim * sizeof *Qd), *G = malloc(CH * nr * sizeof *G), *tmp = malloc(nr * sizeof *tmp);
-  pairq *pairs = malloc(CH * nr * sizeof *pairs);
-  double *exact = malloc(CH * nr * sizeof *exact);
-  size_t *cnt = malloc((CH + 1) * sizeof *cnt);
-  refc *buf = malloc(nr * sizeof *buf);
+  double *sel = malloc(nr * sizeof *sel);
   for (size_t q0 = 0; q0 < nq; q0 += CH) {
     size_t m = nq - q0 < CH ? nq - q0 : CH;
     for (size_t t = 0; t < m * dim; t++) Qd[t] = Q[q0 * dim + t];
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nr, (int)dim, 1.0, Qd, (int)dim, Rd, (int)dim,
                 0.0, G, (int)nr);
-    for (int met = 0; met < 2; met++) {
-      size_t np = 0;
-      for (size_t i = 0; i < m; i++) {
-        double qq = fc_knn_dot64(Q + (q0 + i) * dim, Q + (q0 + i) * dim, dim);
-        double *g = G + i * nr;
-        for (size_t j = 0; j < nr; j++)
-          tmp[j] = met == 0 ? -g[j] / (fmax(sqrt(qq), 1e-12) * fmax(sqrt(rr[j]), 1e-12)) : rr[j] - 2.0 * g[j];
-        memcpy(exact, tmp, nr * sizeof *tmp);
-        size_t mm = M < nr ? M : nr;
-        double cut = dselect(exact, nr, mm - 1);
-        double marg = met == 0 ? 1e-9 : 1e-9 * (1.0 + qq + 2.0 * sqrt(qq) * 30.0 + 1000.0);
-        cnt[i] = np;
-        for (size_t j = 0; j < nr; j++)
-          if (tmp[j] <= cut + marg || (met == 1 && tmp[j] <= -qq + marg)) {
-            pairs[np].row = (int32_t)j;
-            pairs[np].q = (uint32_t)i;
-            np++;
+    for (size_t i = 0; i < m; i++) {
+      size_t qi = q0 + i;
+      double qq = fc_knn_dot64(Q + qi * dim, Q + qi * dim, dim), iq = 1.0 / fmax(sqrt(qq), 1e-12);
+      const double *g = G + i * nr;
+      for (int met = 0; met < 2; met++) {
+        for (size_t j = 0; j < nr; j++) tmp[j] = met == 0 ? 1.0 - g[j] * iq * inv[j] : qq + L->rr[j] - 2.0 * g[j];
+        memcpy(sel, tmp, nr * sizeof *tmp);
+        double cut = dselect(sel, nr, Mx - 1);
+        refc *lst = L->lst[met] + qi * Mx;
+        size_t n = 0;
+        for (size_t j = 0; j < nr && n < Mx; j++)
+          if (tmp[j] < cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
+        for (size_t j = 0; j < nr && n < Mx; j++)
+          if (tmp[j] == cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
+        qsort(lst, n, sizeof *lst, refc_cmp);
+        double eps = ref_eps(met, qq, rrmax);
+        /* valid prefix: ends where the next row is clearly (>= 2 eps) further */
+        size_t len = n;
+        if (met == 0 && qq == 0) { /* zero query: every cosine distance is exactly 1, order by row */
+          for (size_t t = 0; t < n; t++) lst[t] = (refc){1.0, (int32_t)t, 1};
+        } else if (n < nr) {
+          len = 0;
+          for (size_t t = n - 1; t > 0; t--)
+            if (lst[t].d - lst[t - 1].d >= 2 * eps) {
+              len = t;
+              break;
+            }
+        }
+        assert_true(len >= (M < nr ? M : nr));
+        /* runs within 2 eps: exact rescoring, then exact order */
+        for (size_t t = 0; t < len;) {
+          size_t u = t + 1;
+          while (u < len && lst[u].d - lst[u - 1].d < 2 * eps) u++;
+          if (u - t > 1) {
+            for (size_t v = t; v < u; v++) {
+              lst[v].d = exact_dist(L, met, qi, lst[v].row);
+              lst[v].exact = 1; /* from now on d is the exact distance (not squared) */
+            }
+            qsort(lst + t, u - t, sizeof *lst, refc_cmp);
           }
+          t = u;
+        }
+        L->len[met][qi] = len;
       }
-      cnt[m] = np;
-      qsort(pairs, np, sizeof *pairs, pairq_cmp); /* rows ascending: each row read once per chunk */
-      for (size_t t = 0; t < np; t++) {
-        size_t qi = q0 + pairs[t].q, j = (size_t)pairs[t].row;
-        const float *q = Q + qi * dim;
-        exact[t] = fc_knn_distance64((fc_metric)met, fc_knn_dot64(q, R + j * dim, dim), fc_knn_dot64(q, q, dim), rr[j]);
-      }
-      /* regroup per query */
-      size_t *fill = calloc(m, sizeof *fill);
-      size_t *start = calloc(m + 1, sizeof *start);
-      for (size_t t = 0; t < np; t++) start[pairs[t].q + 1]++;
-      for (size_t i = 0; i < m; i++) start[i + 1] += start[i];
-      refc *all = malloc((np ? np : 1) * sizeof *all);
-      for (size_t t = 0; t < np; t++) {
-        uint32_t i = pairs[t].q;
-        all[start[i] + fill[i]].d = exact[t];
-        all[start[i] + fill[i]].row = pairs[t].row;
-        fill[i]++;
-      }
-      for (size_t i = 0; i < m; i++) {
-        size_t n = start[i + 1] - start[i];
-        memcpy(buf, all + start[i], n * sizeof *buf);
-        qsort(buf, n, sizeof *buf, refc_cmp);
-        size_t mm = M < nr ? M : nr;
-        assert_true(n >= mm);
-        memcpy(lists[met] + (q0 + i) * M, buf, mm * sizeof *buf);
-      }
-      free(all);
-      free(fill);
-      free(start);
     }
   }
   free(Rd);
-  free(rr);
+  free(inv);
   free(Qd);
   free(G);
   free(tmp);
-  free(pairs);
-  free(exact);
-  free(cnt);
-  free(buf);
+  free(sel);
+}
+
+static double list_dist(int met, const refc *e) {
+  return (met == 0 || e->exact) ? e->d : sqrt(fmax(e->d, 0.0));
+}
+
+static void reflists_free(reflists *L) {
+  free(L->rr);
+  for (int met = 0; met < 2; met++) {
+    free(L->lst[met]);
+    free(L->len[met]);
+  }
 }
 
 static int in_sorted(const int32_t *a, size_t n, int32_t x) {
@@ -495,28 +539,36 @@ static int in_sorted(const int32_t *a, size_t n, int32_t x) {
   return lo < n && a[lo] == x;
 }
 
-/* The expected answer, from the exact top-M list, the filters and the threshold. */
-static void check_vs_lists(const fc_knn_result *r, const refc *lists, size_t M, size_t nr, const fc_knn_params *p,
-                           const char *what) {
+/* The expected answer, from the exact list, the filters and the threshold. */
+static void check_vs_lists(const fc_knn_result *r, const reflists *L, const fc_knn_params *p, const char *what) {
+  int met = (int)p->metric;
+  size_t Mx = L->M + 300 < L->nr ? L->M + 300 : L->nr;
   for (size_t i = 0; i < r->nq; i++) {
-    const refc *L = lists + i * M;
-    size_t mm = M < nr ? M : nr, n = 0, t = 0;
-    for (; t < mm && n < p->k; t++) {
-      int32_t row = L[t].row;
-      if (!isnan(p->threshold) && !(L[t].d <= p->threshold)) break;
+    const refc *lst = L->lst[met] + i * Mx;
+    size_t len = L->len[met][i], n = 0, t = 0;
+    for (; t < len && n < p->k; t++) {
+      int32_t row = lst[t].row;
+      double d = list_dist(met, &lst[t]);
+      if (!isnan(p->threshold)) {
+        if (fabs(d - p->threshold) < 1e-6) d = exact_dist(L, met, i, row);
+        if (!(d <= p->threshold)) break;
+      }
       if (p->ref_excluded && p->ref_excluded[row]) continue;
       if (p->query_excluded && p->query_excluded[i] && in_sorted(p->query_excluded[i], p->n_query_excluded[i], row))
         continue;
       size_t x = i * r->k + n;
       if (n >= r->count[i] || r->idx[x] != row)
-        fail_msg("%s: query %zu rank %zu: got row %d (d=%.17g), expected row %d (d=%.17g)", what, i, n,
-                 n < r->count[i] ? r->idx[x] : -1, n < r->count[i] ? r->dist[x] : NAN, row, L[t].d);
-      if (!(fabs(r->dist[x] - L[t].d) <= 1e-9 * fmax(1.0, fabs(L[t].d))))
-        fail_msg("%s: query %zu rank %zu: distance %.17g vs %.17g", what, i, n, r->dist[x], L[t].d);
+        fail_msg("%s: query %zu rank %zu: got row %d (d=%.17g), expected row %d (d~%.17g)", what, i, n,
+                 n < r->count[i] ? r->idx[x] : -1, n < r->count[i] ? r->dist[x] : NAN, row, d);
+      if (!(fabs(r->dist[x] - d) <= 1e-9 * fmax(1.0, fabs(d)))) { /* approximate value: check exactly */
+        double e = exact_dist(L, met, i, row);
+        if (!(fabs(r->dist[x] - e) <= 1e-9 * fmax(1.0, fabs(e))))
+          fail_msg("%s: query %zu rank %zu: distance %.17g vs %.17g", what, i, n, r->dist[x], e);
+      }
       n++;
     }
     /* the list must have been long enough to decide */
-    assert_true(n == p->k || t < mm || mm == nr);
+    assert_true(n == p->k || t < len || len == L->nr);
     if (r->count[i] != n) fail_msg("%s: query %zu: %zu results, expected %zu", what, i, r->count[i], n);
   }
 }
@@ -533,11 +585,10 @@ static void test_large(void **state) {
   assert_non_null(Q);
   assert_non_null(R);
   make_data(Q, nq, R, nr, dim, 2024, 1);
-  refc *lists[2];
-  lists[0] = malloc(nq * M * sizeof(refc));
-  lists[1] = malloc(nq * M * sizeof(refc));
+  reflists L = {.Q = Q, .R = R, .nq = nq, .nr = nr, .dim = dim, .M = M};
   double t0 = fc_now_seconds();
-  brute64(Q, nq, R, nr, dim, M, lists);
+  brute64(&L);
+  size_t Mx = M + 300 < nr ? M + 300 : nr;
   double t1 = fc_now_seconds();
   fprintf(stderr, "large case %zux%zux%zu: float64 brute force %.1f s\n", nq, nr, dim, t1 - t0);
   uint8_t *rex = calloc(nr, 1);
@@ -546,7 +597,7 @@ static void test_large(void **state) {
   size_t *nqex = calloc(nq, sizeof *nqex);
   for (size_t i = 0; i < nq; i++) { /* exclude each query's 3 nearest rows plus 20 random rows */
     qex[i] = malloc(23 * sizeof **qex);
-    for (size_t t = 0; t < 3; t++) qex[i][nqex[i]++] = lists[0][i * M + t].row;
+    for (size_t t = 0; t < 3; t++) qex[i][nqex[i]++] = L.lst[0][i * Mx + t].row;
     for (size_t t = 0; t < 20; t++) qex[i][nqex[i]++] = (int32_t)(rng_u32() % nr);
     for (size_t a = 1; a < nqex[i]; a++) /* insertion sort + dedupe */
       for (size_t b = a; b > 0 && qex[i][b - 1] > qex[i][b]; b--) {
@@ -578,7 +629,7 @@ static void test_large(void **state) {
       } else if (run == 6) { /* threshold at the median of each list's 50th distance */
         p.k = 5000;
         double *v = malloc(nq * sizeof *v);
-        for (size_t i = 0; i < nq; i++) v[i] = lists[m][i * M + 49].d;
+        for (size_t i = 0; i < nq; i++) v[i] = list_dist(m, &L.lst[m][i * Mx + 49]);
         qsort(v, nq, sizeof *v, dbl_cmp);
         p.threshold = v[nq / 2];
         free(v);
@@ -591,7 +642,7 @@ static void test_large(void **state) {
       char what[128];
       snprintf(what, sizeof what, "large %s k=%zu filter=%s", fc_metric_name(p.metric), p.k, f);
       fprintf(stderr, "%s: %.2f s\n", what, b - a);
-      check_vs_lists(&r, lists[m], M, nr, &p, what);
+      check_vs_lists(&r, &L, &p, what);
       fc_knn_result_free(&r);
     }
   }
@@ -599,15 +650,14 @@ static void test_large(void **state) {
   free(qex);
   free(nqex);
   free(rex);
-  free(lists[0]);
-  free(lists[1]);
+  reflists_free(&L);
   fc_aligned_free(Q);
   fc_aligned_free(R);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_metric_parse),      cmocka_unit_test(test_definitions),
+      cmocka_unit_test(test_metric_parse),      cmocka_unit_test(test_definitions), cmocka_unit_test(test_dot64_paths),
       cmocka_unit_test(test_random_awkward),    cmocka_unit_test(test_ties_zero_filters),
       cmocka_unit_test(test_all_tied),          cmocka_unit_test(test_edges),
       cmocka_unit_test(test_given_norms),       cmocka_unit_test(test_large),

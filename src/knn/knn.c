@@ -49,6 +49,7 @@
 #define KNN_DEFAULT_QB 512
 #define KNN_DEFAULT_RB 4096
 #define KNN_U 5.9604644775390625e-8 /* 2^-24 */
+#define KNN_RESCORE_G 64
 
 typedef struct {
   float *s;
@@ -67,7 +68,7 @@ typedef struct {
   float *ms;
   int32_t *mr;
   uint32_t *mq;
-  size_t *order;
+  uint64_t *order;
   double *md;
   size_t m_cap;
   size_t *off;
@@ -177,6 +178,49 @@ static float select_kth(float *a, size_t n, size_t k) {
   return a[lo];
 }
 
+/* In-place quicksorts with inline comparisons (qsort's callback dominated the profile). */
+#define KNN_LESS_U64(x, y) ((x) < (y))
+#define KNN_LESS_CAND(x, y) ((x).d < (y).d || ((x).d == (y).d && (x).row < (y).row))
+#define KNN_DEFINE_SORT(name, T, LESS)                                                                        \
+  static void name(T *a, size_t n) {                                                                          \
+    while (n > 16) {                                                                                          \
+      T x = a[0], y = a[n / 2], z = a[n - 1], piv;                                                            \
+      if (LESS(x, y))                                                                                         \
+        piv = LESS(y, z) ? y : (LESS(x, z) ? z : x);                                                          \
+      else                                                                                                    \
+        piv = LESS(x, z) ? x : (LESS(y, z) ? z : y);                                                          \
+      size_t i = 0, j = n - 1;                                                                                \
+      for (;;) {                                                                                              \
+        while (LESS(a[i], piv)) i++;                                                                          \
+        while (LESS(piv, a[j])) j--;                                                                          \
+        if (i >= j) break;                                                                                    \
+        T t = a[i];                                                                                           \
+        a[i++] = a[j];                                                                                        \
+        a[j--] = t;                                                                                           \
+      }                                                                                                       \
+      size_t left = j + 1; /* [0, left) <= piv <= [left, n) */                                                \
+      if (left < n - left) {                                                                                  \
+        name(a, left);                                                                                        \
+        a += left;                                                                                            \
+        n -= left;                                                                                            \
+      } else {                                                                                                \
+        name(a + left, n - left);                                                                             \
+        n = left;                                                                                             \
+      }                                                                                                       \
+    }                                                                                                         \
+    for (size_t i = 1; i < n; i++) {                                                                          \
+      T v = a[i];                                                                                             \
+      size_t j = i;                                                                                           \
+      while (j > 0 && LESS(v, a[j - 1])) {                                                                    \
+        a[j] = a[j - 1];                                                                                      \
+        j--;                                                                                                  \
+      }                                                                                                       \
+      a[j] = v;                                                                                               \
+    }                                                                                                         \
+  }
+KNN_DEFINE_SORT(sort_u64, uint64_t, KNN_LESS_U64)
+KNN_DEFINE_SORT(sort_cand, knn_cand, KNN_LESS_CAND)
+
 static int grow_f(float **p, size_t *cap, size_t need) {
   if (*cap >= need) return 1;
   size_t nc = need + need / 2 + 64;
@@ -263,7 +307,7 @@ static void task_unit(ctx *c, size_t u, int wid) {
   size_t K = c->K, dim = c->dim;
   size_t expos[m ? m : 1];
   qbuf *bufs = c->bufs + rr * c->nq + q0;
-  size_t cap0 = K + (K > 64 ? K : 64);
+  size_t cap0 = K + 2 * (K > 64 ? K : 64); /* prune when full: ~2K insertions between quickselects */
   if (cap0 > r1 - r0 + 1) cap0 = r1 - r0 + 1;
   for (size_t i = 0; i < m; i++) {
     qbuf *bf = &bufs[i];
@@ -351,7 +395,7 @@ static int w_reserve(worker *w, size_t n) {
   if (mr) w->mr = mr;
   uint32_t *mq = realloc(w->mq, nc * sizeof *mq);
   if (mq) w->mq = mq;
-  size_t *order = realloc(w->order, nc * sizeof *order);
+  uint64_t *order = realloc(w->order, nc * sizeof *order);
   if (order) w->order = order;
   double *md = realloc(w->md, nc * sizeof *md);
   if (md) w->md = md;
@@ -404,23 +448,34 @@ static void task_final(ctx *c, size_t b, int wid) {
   w->off[m] = total;
   for (size_t i = 0; i < m; i++)
     for (size_t t = w->off[i]; t < w->off[i + 1]; t++) w->mq[t] = (uint32_t)i;
-  /* 2. counting sort of the (query, row) pairs by row: each reference row is read once per block */
-  memset(w->cnt, 0, (nr + 1) * sizeof *w->cnt);
-  for (size_t t = 0; t < total; t++) w->cnt[w->mr[t] + 1]++;
-  for (size_t j = 0; j < nr; j++) w->cnt[j + 1] += w->cnt[j];
-  for (size_t t = 0; t < total; t++) w->order[w->cnt[w->mr[t]]++] = t;
-  int32_t last = -1;
-  double rr = 0;
-  for (size_t o = 0; o < total; o++) {
-    size_t t = w->order[o];
-    int32_t row = w->mr[t];
-    const float *rv = c->R + (size_t)row * dim;
-    if (row != last) {
-      rr = c->rr64 ? c->rr64[row] : fc_knn_dot64(rv, rv, dim);
-      last = row;
+  /* 2. float64 rescoring, by groups of KNN_RESCORE_G queries (their rows stay in L2); inside a group the
+   * (query, row) pairs are visited by ascending row, so each reference row is read once per group. */
+  for (size_t g0 = 0; g0 < m; g0 += KNN_RESCORE_G) {
+    size_t g1 = g0 + KNN_RESCORE_G < m ? g0 + KNN_RESCORE_G : m;
+    size_t a = w->off[g0], z = w->off[g1], np = z - a;
+    if (np * 8 >= nr) { /* counting sort */
+      memset(w->cnt, 0, (nr + 1) * sizeof *w->cnt);
+      for (size_t t = a; t < z; t++) w->cnt[w->mr[t] + 1]++;
+      for (size_t j = 0; j < nr; j++) w->cnt[j + 1] += w->cnt[j];
+      for (size_t t = a; t < z; t++) w->order[w->cnt[w->mr[t]]++] = (uint64_t)t;
+    } else {
+      for (size_t t = a; t < z; t++) w->order[t - a] = ((uint64_t)(uint32_t)w->mr[t] << 32) | (uint64_t)t;
+      sort_u64(w->order, np);
+      for (size_t o = 0; o < np; o++) w->order[o] &= 0xffffffffu;
     }
-    size_t qi = q0 + w->mq[t];
-    w->md[t] = fc_knn_distance64(p->metric, fc_knn_dot64(c->Q + qi * dim, rv, dim), c->qq[qi], rr);
+    int32_t last = -1;
+    double rr = 0;
+    for (size_t o = 0; o < np; o++) {
+      size_t t = (size_t)w->order[o];
+      int32_t row = w->mr[t];
+      const float *rv = c->R + (size_t)row * dim;
+      if (row != last) {
+        rr = c->rr64 ? c->rr64[row] : fc_knn_dot64(rv, rv, dim);
+        last = row;
+      }
+      size_t qi = q0 + w->mq[t];
+      w->md[t] = fc_knn_distance64(p->metric, fc_knn_dot64(c->Q + qi * dim, rv, dim), c->qq[qi], rr);
+    }
   }
   /* 3. per query: threshold, order by (distance, row), keep K */
   for (size_t i = 0; i < m; i++) {
@@ -455,7 +510,7 @@ static void task_final(ctx *c, size_t b, int wid) {
       w->cand[n].row = w->mr[t];
       n++;
     }
-    qsort(w->cand, n, sizeof *w->cand, knn_cand_cmp); /* only the ~K survivors, never a full row */
+    sort_cand(w->cand, n); /* only the ~K survivors, never a full row */
     if (n > K) n = K;
     for (size_t t = 0; t < n; t++) {
       c->out->idx[qi * K + t] = w->cand[t].row;
@@ -602,8 +657,13 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
       }
     }
   }
+  double t_start = fc_now_seconds();
   run_parallel(&c, task_unit, c.nqb * c.nrr);
+  double t_mid = fc_now_seconds();
   if (!atomic_load(&c.failed)) run_parallel(&c, task_final, c.nqb);
+  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu ranges)",
+               nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
+               c.nrr);
   if (atomic_load(&c.failed)) st = fc_error_set(err, FC_ENOMEM, "knn: out of memory during the search");
 done:
   openblas_set_num_threads(blas_threads);

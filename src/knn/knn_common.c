@@ -37,19 +37,54 @@ void fc_knn_params_init(fc_knn_params *p) {
   p->threshold = NAN;
 }
 
-/* Fixed summation order: 8 interleaved partial sums, combined as a fixed tree. Every product of two
- * floats is exact in double, so the result does not depend on whether the compiler uses FMA or
- * vector instructions: it is bit-identical in the twin, the fast search and the tests. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-double fc_knn_dot64(const float *a, const float *b, size_t dim) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  size_t i = 0;
-  for (; i + 8 <= dim; i += 8)
-    for (int l = 0; l < 8; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+/* Fixed summation order: 16 interleaved partial sums acc[l] += a[i+l] b[i+l], folded acc[l] += acc[l+8],
+ * then combined as a fixed tree. Every product of two floats is exact in double, so mul+add and FMA give
+ * the same bits: the AVX2 version below and the portable one return identical results, and the twin,
+ * the fast search and the tests all see the same values. */
+static double dot64_finish(double *acc, const float *a, const float *b, size_t i, size_t dim) {
   for (int l = 0; i + (size_t)l < dim; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static double dot64_portable(const float *a, const float *b, size_t dim) {
+  double acc[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+  return dot64_finish(acc, a, b, i, dim);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static double dot64_avx2(const float *a, const float *b, size_t dim) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
+    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
+    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
+    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+  }
+  double acc[16];
+  _mm256_storeu_pd(acc, s0);
+  _mm256_storeu_pd(acc + 4, s1);
+  _mm256_storeu_pd(acc + 8, s2);
+  _mm256_storeu_pd(acc + 12, s3);
+  return dot64_finish(acc, a, b, i, dim);
+}
+#endif
+
+double fc_knn_dot64(const float *a, const float *b, size_t dim) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot64_avx2(a, b, dim);
+#endif
+  return dot64_portable(a, b, dim);
+}
+
+/* For the tests: the portable path, which must give the same bits as fc_knn_dot64. */
+double knn_dot64_portable(const float *a, const float *b, size_t dim) {
+  return dot64_portable(a, b, dim);
 }
 
 double fc_knn_distance64(fc_metric m, double dot, double qq, double rr) {
