@@ -94,6 +94,7 @@ typedef struct {
   int nthreads;
   atomic_int failed; /* 1 = out of memory, 2 = non-finite reference */
   atomic_size_t bad_row;
+  atomic_size_t n_rescored; /* statistics: candidates rescored in float64 */
 } ctx;
 
 /* ---- tiny thread pool: tasks 0..n-1 pulled in order by nthreads workers ---- */
@@ -421,9 +422,10 @@ static void task_final(ctx *c, size_t b, int wid) {
     if (c->qskip[qi]) continue;
     size_t n = 0;
     for (size_t rr = 0; rr < c->nrr; rr++) n += c->bufs[rr * c->nq + qi].n;
-    if (!w_reserve(w, total + n)) goto oom;
+    if (!w_reserve(w, total + n + 1)) goto oom;
     for (size_t rr = 0; rr < c->nrr; rr++) {
       qbuf *bf = &c->bufs[rr * c->nq + qi];
+      if (bf->n == 0) continue;
       memcpy(w->ms + total, bf->s, bf->n * sizeof *bf->s);
       memcpy(w->mr + total, bf->r, bf->n * sizeof *bf->r);
       total += bf->n;
@@ -446,6 +448,7 @@ static void task_final(ctx *c, size_t b, int wid) {
     }
   }
   w->off[m] = total;
+  atomic_fetch_add(&c->n_rescored, total);
   for (size_t i = 0; i < m; i++)
     for (size_t t = w->off[i]; t < w->off[i + 1]; t++) w->mq[t] = (uint32_t)i;
   /* 2. float64 rescoring, by groups of KNN_RESCORE_G queries (their rows stay in L2); inside a group the
@@ -580,6 +583,7 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   c.out = out;
   atomic_init(&c.failed, 0);
   atomic_init(&c.bad_row, SIZE_MAX);
+  atomic_init(&c.n_rescored, 0);
   c.nthreads = p->threads > 0 ? p->threads : fc_num_threads();
   if (c.nthreads > 256) c.nthreads = 256;
   c.qbs = p->query_block ? p->query_block : KNN_DEFAULT_QB;
@@ -661,9 +665,9 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   run_parallel(&c, task_unit, c.nqb * c.nrr);
   double t_mid = fc_now_seconds();
   if (!atomic_load(&c.failed)) run_parallel(&c, task_final, c.nqb);
-  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu ranges)",
+  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu ranges, %.1f candidates per query)",
                nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
-               c.nrr);
+               c.nrr, (double)atomic_load(&c.n_rescored) / (double)nq);
   if (atomic_load(&c.failed)) st = fc_error_set(err, FC_ENOMEM, "knn: out of memory during the search");
 done:
   openblas_set_num_threads(blas_threads);
