@@ -339,7 +339,7 @@ static void test_defaults_equal_shipped_file(void **state) {
   assert_true(c->models[5].enabled);
   assert_string_equal(c->models[5].path, "kmer");
   assert_int_equal(c->models[5].type_id, 0);
-  assert_string_equal(c->reference, "demo/reference.db");
+  assert_null(c->reference); /* no default store: lookup asks for one */
   assert_string_equal(c->device, "cpu");
   assert_string_equal(c->raw_format, "tsv");
   assert_int_equal(c->limit_per_entry, 1);
@@ -408,7 +408,7 @@ static void test_fantasia_shipped_config(void **state) {
   assert_true(c->weights[0].fun_values[0] == 0.4);
   assert_true(c->weights[1].is_number && c->weights[1].number == 0.2);
   assert_string_equal(c->weighted_prefix, "w_");
-  assert_string_equal(c->reference, "demo/reference.db"); /* built-in default */
+  assert_null(c->reference); /* built-in default: none */
   /* DB/RabbitMQ keys reported unused, nothing unknown */
   assert_int_equal(c->n_unknown, 0);
   const char *unused[] = {"DB_USERNAME",      "DB_PORT",

@@ -22,7 +22,7 @@ typedef struct {
 } str_pool;
 
 static const char *intern(str_pool *p, const char *s, size_t n) {
-  uint64_t h = fc_hash_bytes(s, n);
+  uint64_t h = fc_tx_hash(s, n);
   /* look up first: most strings repeat */
   if (p->map.cap) {
     size_t mask = p->map.cap - 1;

@@ -45,8 +45,8 @@ static fc_status tax_add_list(taxfilter *tf, fc_strmap *m, const char *const *id
     }
     int64_t id = strtoll(s, NULL, 10), *desc = NULL;
     size_t nd = 0;
-    fc_status st = fc_taxonomy_expand(tax, &id, 1, &desc, &nd, err);
-    if (st != FC_OK) return st;
+    if (fc_taxonomy_expand(tax, &id, 1, &desc, &nd) != FC_OK)
+      return fc_error_set(err, FC_ENOMEM, "out of memory expanding taxonomy ids");
     char **grown = realloc(tf->owned, (tf->n_owned + nd + 1) * sizeof *grown);
     if (!grown) {
       free(desc);
@@ -203,6 +203,12 @@ static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block 
   uint32_t model = fc_raw_table_intern(t, model_name);
   uint32_t qseq_id = fc_raw_table_intern(t, qseq);
   uint32_t qidx = index_of(&s->qidx, qseq);
+  uint32_t metric_id = fc_raw_table_intern(t, fc_metric_name(o->metric)), thr_id = FC_STR_EMPTY;
+  if (!isnan(threshold)) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%g", threshold);
+    thr_id = fc_raw_table_intern(t, buf);
+  }
   for (size_t j = 0; j < cnt; j++) {
     const fc_ref_sequence *rs = fc_refcatalog_get(s->cat, mat->sequence_ids[idx[j]]);
     if (!rs) continue;
@@ -235,7 +241,8 @@ static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block 
         row.ref_len = (int32_t)strlen(rs->sequence);
         row.sequence_query = qseq_id;
         row.sequence_reference = rseq_id;
-        row.distance_threshold = threshold;
+        row.distance_threshold = thr_id;
+        row.distance_metric = metric_id;
         fc_status st = fc_raw_table_append(t, &row, err);
         if (st != FC_OK) return st;
       }

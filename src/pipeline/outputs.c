@@ -101,7 +101,7 @@ fc_status fc_outputs_write(fc_raw_table *t, const fc_outputs_opts *o, fc_error *
     if ((st = fc_raw_table_fill_alignments(t, o->threads, err)) != FC_OK) return st;
   }
   fc_raw_write_opts wo;
-  fc_raw_write_opts_init(&wo);
+  fc_raw_write_opts_default(&wo);
   wo.keep_sequences = o->keep_sequences;
   if (o->precision > 0) wo.precision = o->precision;
   if (o->write_tsv) {

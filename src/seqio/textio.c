@@ -176,7 +176,7 @@ static inline uint64_t mix64(uint64_t x) {
   return x;
 }
 
-uint64_t fc_hash_bytes(const void *data, size_t n) {
+uint64_t fc_tx_hash(const void *data, size_t n) {
   const unsigned char *p = data;
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
   while (n >= 8) {
@@ -204,7 +204,7 @@ void fc_txmap_free(fc_txmap *m) {
 
 int32_t fc_txmap_get(const fc_txmap *m, const char *key, size_t klen) {
   if (!m->cap) return -1;
-  uint64_t h = fc_hash_bytes(key, klen);
+  uint64_t h = fc_tx_hash(key, klen);
   size_t mask = m->cap - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
     const fc_txmap_slot *s = &m->slots[i];
@@ -249,7 +249,7 @@ int32_t fc_txmap_put_h(fc_txmap *m, const char *key, size_t klen, uint64_t h, in
 }
 
 int32_t fc_txmap_put(fc_txmap *m, const char *key, size_t klen, int32_t value) {
-  return fc_txmap_put_h(m, key, klen, fc_hash_bytes(key, klen), value);
+  return fc_txmap_put_h(m, key, klen, fc_tx_hash(key, klen), value);
 }
 
 /* ---- arena ---- */

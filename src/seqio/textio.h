@@ -33,7 +33,7 @@ int fc_lines_is_gzip(const fc_lines *lr);
 void fc_lines_close(fc_lines *lr);
 
 /* 64-bit hash of n bytes (8 bytes per step, multiply-xorshift mixing). */
-uint64_t fc_hash_bytes(const void *data, size_t n);
+uint64_t fc_tx_hash(const void *data, size_t n);
 
 typedef struct {
   const char *key;
@@ -55,7 +55,7 @@ int32_t fc_txmap_get(const fc_txmap *m, const char *key, size_t klen);
 /* Insert key -> value unless present. Returns the value already stored (key present, nothing
  * changed), or -1 when inserted; -2 when out of memory. */
 int32_t fc_txmap_put(fc_txmap *m, const char *key, size_t klen, int32_t value);
-/* Same with a precomputed hash (fc_hash_bytes(key, klen)). */
+/* Same with a precomputed hash (fc_tx_hash(key, klen)). */
 int32_t fc_txmap_put_h(fc_txmap *m, const char *key, size_t klen, uint64_t h, int32_t value);
 
 /* fc_arena: append-only string storage in 256 KiB blocks; strings never move; freed all at once. */
