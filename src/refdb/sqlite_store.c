@@ -423,6 +423,12 @@ fc_status fc_refdb_add_embedding_type(fc_refdb *db, const char *name, int64_t id
       if (query_int(db, q, 1) == 0) id = known_types[i].id;
     }
   }
+  if (id == 0) {
+    /* other models get ids from 100 up: FANTASIA's ids (1..5) keep their meaning in every store,
+     * so a query file with type_1 can never be matched against a non-ESM space */
+    id = query_int(db, "SELECT MAX(id) FROM sequence_embedding_type", 0);
+    id = id < 100 ? 100 : id + 1;
+  }
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(db->db,
                          "INSERT INTO sequence_embedding_type(id, name, model_name) VALUES (?1, ?2, ?3)", -1,
