@@ -149,11 +149,12 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   char *taxbuf = NULL;
   taxrow *tax = NULL;
   size_t ntax = 0;
-  fc_strmap taxmap, prot_by_key, rec_by_acc, go_added;
+  fc_strmap taxmap, prot_by_key, rec_by_acc, go_added, gaf_taxon;
   memset(&taxmap, 0, sizeof taxmap);
   memset(&prot_by_key, 0, sizeof prot_by_key);
   memset(&rec_by_acc, 0, sizeof rec_by_acc);
   memset(&go_added, 0, sizeof go_added);
+  memset(&gaf_taxon, 0, sizeof gaf_taxon);
   int64_t *ids = NULL;
   float *mat = NULL;
 
@@ -186,6 +187,12 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     goto out;
   if ((st = fc_refdb_create(o->output, &db, err)) != FC_OK) goto out;
 
+  /* taxon per accession from the annotation file (GAF), used when the FASTA header has none */
+  fc_strmap_init(&gaf_taxon, 1024);
+  for (size_t i = 0; i < ann.n; i++)
+    if ((ann.rows[i].taxon && *ann.rows[i].taxon) || (ann.rows[i].symbol && *ann.rows[i].symbol))
+      fc_strmap_put(&gaf_taxon, ann.rows[i].accession, strlen(ann.rows[i].accession), (int64_t)i, NULL);
+
   /* sequences and proteins */
   hi = calloc(seqs.n ? seqs.n : 1, sizeof *hi);
   seq_id_of_rec = calloc(seqs.n ? seqs.n : 1, sizeof *seq_id_of_rec);
@@ -197,12 +204,19 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     if ((st = fc_refdb_add_sequence(db, r->seq, &seq_id_of_rec[i], err)) != FC_OK) goto out;
     const char *taxid = hi[i].taxid, *organism = hi[i].organism;
     int64_t ti;
+    if (!taxid && (fc_strmap_get(&gaf_taxon, hi[i].accession, strlen(hi[i].accession), &ti) ||
+                   fc_strmap_get(&gaf_taxon, r->id, strlen(r->id), &ti)))
+      taxid = *ann.rows[ti].taxon ? ann.rows[ti].taxon : NULL; /* GAF column 13 when the FASTA header has no OX= */
+    const char *gene = hi[i].gene;
+    if (!gene && (fc_strmap_get(&gaf_taxon, hi[i].accession, strlen(hi[i].accession), &ti) ||
+                  fc_strmap_get(&gaf_taxon, r->id, strlen(r->id), &ti)) && *ann.rows[ti].symbol)
+      gene = ann.rows[ti].symbol; /* GAF column 3 when the header has no GN= */
     if (ntax && (fc_strmap_get(&taxmap, hi[i].accession, strlen(hi[i].accession), &ti) ||
                  fc_strmap_get(&taxmap, r->id, strlen(r->id), &ti))) {
       taxid = tax[ti].taxid;
       if (tax[ti].organism) organism = tax[ti].organism;
     }
-    if ((st = fc_refdb_add_protein(db, hi[i].protein_id, hi[i].accession, seq_id_of_rec[i], hi[i].gene, organism,
+    if ((st = fc_refdb_add_protein(db, hi[i].protein_id, hi[i].accession, seq_id_of_rec[i], gene, organism,
                                    taxid, err)) != FC_OK) {
       if (st == FC_EDUPLICATE)
         st = fc_error_set(err, FC_EDUPLICATE, "%s:%zu: protein '%s' appears twice", o->fasta, r->line, hi[i].protein_id);
@@ -345,6 +359,7 @@ out:
   fc_strmap_free(&prot_by_key);
   fc_strmap_free(&rec_by_acc);
   fc_strmap_free(&go_added);
+  fc_strmap_free(&gaf_taxon);
   fc_embset_free(&emb);
   fc_go_free(go);
   fc_annot_set_free(&ann);
