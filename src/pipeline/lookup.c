@@ -451,6 +451,12 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
     if (st != FC_OK) goto out;
   }
 
+  if (queries->n_skipped) {
+    fc_log_warn("lookup: %zu accessions of the query file have no 'sequence' dataset and are skipped (as FANTASIA "
+                "does), e.g. %s",
+                queries->n_skipped, queries->skipped[0]);
+    for (size_t i = 0; i < queries->n_skipped; i++) fc_log_debug("lookup: skipped accession %s", queries->skipped[i]);
+  }
   size_t done_blocks = 0;
   for (size_t i = 0; i < queries->n_blocks && st == FC_OK; i++) {
     const fc_emb_block *b = &queries->blocks[i];
