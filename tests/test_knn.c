@@ -3,6 +3,7 @@
  * brute force on the issue's large case (2000 x 50000 x 1024; 200 x 5000 x 1024 under the sanitizer). */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,12 @@ static void test_dot64_paths(void **state) {
   }
   for (size_t dim = 0; dim <= 300; dim++) {
     double x = fc_knn_dot64(a, b, dim), y = knn_dot64_portable(a, b, dim);
+    assert_memory_equal(&x, &y, sizeof x);
+    double ad[300];
+    for (size_t t = 0; t < dim; t++) ad[t] = a[t];
+    y = knn_dot64_dq(ad, b, dim);
+    assert_memory_equal(&x, &y, sizeof x);
+    y = knn_dot64_dq_portable(ad, b, dim);
     assert_memory_equal(&x, &y, sizeof x);
     x = fc_knn_dot64(a + 1, a + 3, dim > 290 ? 290 : dim);
     y = knn_dot64_portable(a + 1, a + 3, dim > 290 ? 290 : dim);
@@ -437,31 +444,25 @@ static double exact_dist(const reflists *L, int met, size_t i, int32_t row) {
                            fc_knn_dot64(q, q, L->dim), L->rr[row]);
 }
 
-static void brute64(reflists *L) {
-  size_t nq = L->nq, nr = L->nr, dim = L->dim, M = L->M;
+typedef struct {
+  reflists *L;
+  const double *G, *inv;
+  double rrmax;
+  size_t q0, m, t0, step;
+  double *tmp, *sel;
+  int ok;
+} brute_job;
+
+/* per query: approximate scores from G, top M', exact re-ranking of near-equal runs (worker thread) */
+static void *brute_rows(void *arg) {
+  brute_job *J = arg;
+  reflists *L = J->L;
+  size_t nr = L->nr, dim = L->dim, M = L->M, q0 = J->q0, m = J->m;
   size_t Mx = M + 300 < nr ? M + 300 : nr;
-  const float *Q = L->Q, *R = L->R;
-  double *Rd = malloc(nr * dim * sizeof *Rd), *inv = malloc(nr * sizeof *inv), rrmax = 0;
-  L->rr = malloc(nr * sizeof *L->rr);
-  for (size_t t = 0; t < nr * dim; t++) Rd[t] = R[t];
-  for (size_t j = 0; j < nr; j++) {
-    L->rr[j] = fc_knn_dot64(R + j * dim, R + j * dim, dim);
-    inv[j] = 1.0 / fmax(sqrt(L->rr[j]), 1e-12);
-    if (L->rr[j] > rrmax) rrmax = L->rr[j];
-  }
-  for (int met = 0; met < 2; met++) {
-    L->lst[met] = malloc(nq * Mx * sizeof(refc));
-    L->len[met] = malloc(nq * sizeof(size_t));
-  }
-  const size_t CH = 128;
-  double *Qd = malloc(CH * dim * sizeof *Qd), *G = malloc(CH * nr * sizeof *G), *tmp = malloc(nr * sizeof *tmp);
-  double *sel = malloc(nr * sizeof *sel);
-  for (size_t q0 = 0; q0 < nq; q0 += CH) {
-    size_t m = nq - q0 < CH ? nq - q0 : CH;
-    for (size_t t = 0; t < m * dim; t++) Qd[t] = Q[q0 * dim + t];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nr, (int)dim, 1.0, Qd, (int)dim, Rd, (int)dim,
-                0.0, G, (int)nr);
-    for (size_t i = 0; i < m; i++) {
+  const float *Q = L->Q;
+  const double *G = J->G, *inv = J->inv;
+  double rrmax = J->rrmax, *tmp = J->tmp, *sel = J->sel;
+    for (size_t i = J->t0; i < m; i += J->step) {
       size_t qi = q0 + i;
       double qq = fc_knn_dot64(Q + qi * dim, Q + qi * dim, dim), iq = 1.0 / fmax(sqrt(qq), 1e-12);
       const double *g = G + i * nr;
@@ -489,7 +490,7 @@ static void brute64(reflists *L) {
               break;
             }
         }
-        assert_true(len >= (M < nr ? M : nr));
+        if (len < (M < nr ? M : nr)) J->ok = 0;
         /* runs within 2 eps: exact rescoring, then exact order */
         for (size_t t = 0; t < len;) {
           size_t u = t + 1;
@@ -506,6 +507,42 @@ static void brute64(reflists *L) {
         L->len[met][qi] = len;
       }
     }
+  return NULL;
+}
+
+static void brute64(reflists *L) {
+  size_t nq = L->nq, nr = L->nr, dim = L->dim, M = L->M;
+  size_t Mx = M + 300 < nr ? M + 300 : nr;
+  const float *Q = L->Q, *R = L->R;
+  double *Rd = malloc(nr * dim * sizeof *Rd), *inv = malloc(nr * sizeof *inv), rrmax = 0;
+  L->rr = malloc(nr * sizeof *L->rr);
+  for (size_t t = 0; t < nr * dim; t++) Rd[t] = R[t];
+  for (size_t j = 0; j < nr; j++) {
+    L->rr[j] = fc_knn_dot64(R + j * dim, R + j * dim, dim);
+    inv[j] = 1.0 / fmax(sqrt(L->rr[j]), 1e-12);
+    if (L->rr[j] > rrmax) rrmax = L->rr[j];
+  }
+  for (int met = 0; met < 2; met++) {
+    L->lst[met] = malloc(nq * Mx * sizeof(refc));
+    L->len[met] = malloc(nq * sizeof(size_t));
+  }
+  const size_t CH = 128;
+  double *Qd = malloc(CH * dim * sizeof *Qd), *G = malloc(CH * nr * sizeof *G), *tmp = malloc(2 * nr * sizeof *tmp);
+  double *sel = malloc(2 * nr * sizeof *sel);
+  for (size_t q0 = 0; q0 < nq; q0 += CH) {
+    size_t m = nq - q0 < CH ? nq - q0 : CH;
+    for (size_t t = 0; t < m * dim; t++) Qd[t] = Q[q0 * dim + t];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nr, (int)dim, 1.0, Qd, (int)dim, Rd, (int)dim,
+                0.0, G, (int)nr);
+    brute_job jobs[2];
+    pthread_t th;
+    for (int t = 0; t < 2; t++)
+      jobs[t] = (brute_job){.L = L, .G = G, .inv = inv, .rrmax = rrmax, .q0 = q0, .m = m, .t0 = (size_t)t,
+                            .step = 2, .tmp = tmp + (size_t)t * nr, .sel = sel + (size_t)t * nr, .ok = 1};
+    assert_int_equal(pthread_create(&th, NULL, brute_rows, &jobs[1]), 0);
+    brute_rows(&jobs[0]);
+    pthread_join(th, NULL);
+    assert_true(jobs[0].ok && jobs[1].ok);
   }
   free(Rd);
   free(inv);

@@ -74,6 +74,7 @@ typedef struct {
   size_t *off;
   knn_cand *cand;
   size_t cand_cap;
+  double *qd; /* KNN_RESCORE_G query rows in double */
 } worker;
 
 typedef struct {
@@ -150,7 +151,7 @@ static float float_up(double x) {
 }
 
 /* k-th smallest (0-based) of a[0..n), reordering a. Three-way partitions handle massive ties. */
-static float select_kth(float *a, size_t n, size_t k) {
+static float quickselect(float *a, size_t n, size_t k) {
   size_t lo = 0, hi = n;
   uint64_t seed = 0x9e3779b97f4a7c15ull ^ n;
   while (hi - lo > 1) {
@@ -177,6 +178,34 @@ static float select_kth(float *a, size_t n, size_t k) {
       return piv;
   }
   return a[lo];
+}
+
+static inline uint32_t float_key(float f) { /* order-preserving map of non-NaN floats to uint32 */
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* k-th smallest (0-based) of s[0..n) without reordering s: a 2048-bucket histogram of the top 11 key
+ * bits finds the bucket holding it; its elements are copied to scratch, narrowed the same way on the
+ * next 11 bits, and the (small) remainder is quickselected. Linear passes instead of a branchy
+ * quickselect over everything. */
+static float select_kth(const float *s, size_t n, size_t k, float *scratch) {
+  uint32_t hist[2048];
+  size_t m = n;
+  memcpy(scratch, s, n * sizeof *s);
+  for (int shift = 21; shift >= 10 && m > 256; shift -= 11) {
+    memset(hist, 0, sizeof hist);
+    for (size_t t = 0; t < m; t++) hist[(float_key(scratch[t]) >> shift) & 2047]++;
+    size_t b = 0, below = 0;
+    while (below + hist[b] <= k) below += hist[b++];
+    size_t j = 0;
+    for (size_t t = 0; t < m; t++)
+      if (((float_key(scratch[t]) >> shift) & 2047) == b) scratch[j++] = scratch[t];
+    m = j;
+    k -= below;
+  }
+  return quickselect(scratch, m, k);
 }
 
 /* In-place quicksorts with inline comparisons (qsort's callback dominated the profile). */
@@ -236,8 +265,7 @@ static int grow_f(float **p, size_t *cap, size_t need) {
 static int qbuf_prune(qbuf *b, size_t K, double E2, double clampmin, worker *w) {
   if (b->n > K) {
     if (!grow_f(&w->sel, &w->sel_cap, b->n)) return 0;
-    memcpy(w->sel, b->s, b->n * sizeof *b->s);
-    float T = select_kth(w->sel, b->n, K - 1);
+    float T = select_kth(b->s, b->n, K - 1, w->sel);
     float nb = float_up(fmax((double)T, clampmin) + E2);
     if (nb < b->bound) b->bound = nb;
     size_t m = 0;
@@ -413,7 +441,8 @@ static void task_final(ctx *c, size_t b, int wid) {
   int has_thr = !isnan(p->threshold);
   if (!w->off) w->off = malloc((c->qbs + 1) * sizeof *w->off);
   if (!w->cnt) w->cnt = malloc((nr + 1) * sizeof *w->cnt);
-  if (!w->off || !w->cnt) goto oom;
+  if (!w->qd) w->qd = malloc(KNN_RESCORE_G * dim * sizeof *w->qd);
+  if (!w->off || !w->cnt || !w->qd) goto oom;
   /* 1. merge the ranges' survivors per query, re-prune over the union */
   size_t total = 0;
   for (size_t i = 0; i < m; i++) {
@@ -434,8 +463,7 @@ static void task_final(ctx *c, size_t b, int wid) {
       if (!grow_f(&w->sel, &w->sel_cap, n)) goto oom;
       float *s = w->ms + w->off[i];
       int32_t *r = w->mr + w->off[i];
-      memcpy(w->sel, s, n * sizeof *s);
-      float T = select_kth(w->sel, n, K - 1);
+      float T = select_kth(s, n, K - 1, w->sel);
       float bound = float_up(fmax((double)T, c->clampmin[qi]) + c->E[qi]);
       size_t k = 0;
       for (size_t t = 0; t < n; t++)
@@ -456,6 +484,8 @@ static void task_final(ctx *c, size_t b, int wid) {
   for (size_t g0 = 0; g0 < m; g0 += KNN_RESCORE_G) {
     size_t g1 = g0 + KNN_RESCORE_G < m ? g0 + KNN_RESCORE_G : m;
     size_t a = w->off[g0], z = w->off[g1], np = z - a;
+    for (size_t i = g0; i < g1; i++) /* the group's query rows, converted once */
+      for (size_t t = 0; t < dim; t++) w->qd[(i - g0) * dim + t] = (double)c->Q[(q0 + i) * dim + t];
     if (np * 8 >= nr) { /* counting sort */
       memset(w->cnt, 0, (nr + 1) * sizeof *w->cnt);
       for (size_t t = a; t < z; t++) w->cnt[w->mr[t] + 1]++;
@@ -476,8 +506,8 @@ static void task_final(ctx *c, size_t b, int wid) {
         rr = c->rr64 ? c->rr64[row] : fc_knn_dot64(rv, rv, dim);
         last = row;
       }
-      size_t qi = q0 + w->mq[t];
-      w->md[t] = fc_knn_distance64(p->metric, fc_knn_dot64(c->Q + qi * dim, rv, dim), c->qq[qi], rr);
+      size_t ql = w->mq[t];
+      w->md[t] = fc_knn_distance64(p->metric, knn_dot64_dq(w->qd + (ql - g0) * dim, rv, dim), c->qq[q0 + ql], rr);
     }
   }
   /* 3. per query: threshold, order by (distance, row), keep K */
@@ -562,6 +592,7 @@ static void ctx_free(ctx *c) {
       free(w->md);
       free(w->off);
       free(w->cand);
+      free(w->qd);
     }
   free(c->w);
 }

@@ -82,6 +82,51 @@ double fc_knn_dot64(const float *a, const float *b, size_t dim) {
   return dot64_portable(a, b, dim);
 }
 
+/* Same bits as fc_knn_dot64(q, r) with qd[i] = (double)q[i]: the query row pre-converted once. */
+static double dot64_dq_finish(double *acc, const double *a, const float *b, size_t i, size_t dim) {
+  for (int l = 0; i + (size_t)l < dim; l++) acc[l] += a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static double dot64_dq_portable(const double *a, const float *b, size_t dim) {
+  double acc[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += a[i + l] * (double)b[i + l];
+  return dot64_dq_finish(acc, a, b, i, dim);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static double dot64_dq_avx2(const double *a, const float *b, size_t dim) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
+    s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 4), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
+    s2 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 8), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
+    s3 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 12), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+  }
+  double acc[16];
+  _mm256_storeu_pd(acc, s0);
+  _mm256_storeu_pd(acc + 4, s1);
+  _mm256_storeu_pd(acc + 8, s2);
+  _mm256_storeu_pd(acc + 12, s3);
+  return dot64_dq_finish(acc, a, b, i, dim);
+}
+#endif
+
+double knn_dot64_dq(const double *qd, const float *r, size_t dim) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot64_dq_avx2(qd, r, dim);
+#endif
+  return dot64_dq_portable(qd, r, dim);
+}
+
+double knn_dot64_dq_portable(const double *qd, const float *r, size_t dim) {
+  return dot64_dq_portable(qd, r, dim);
+}
+
 /* For the tests: the portable path, which must give the same bits as fc_knn_dot64. */
 double knn_dot64_portable(const float *a, const float *b, size_t dim) {
   return dot64_portable(a, b, dim);
