@@ -25,14 +25,16 @@ static int write_npy(const char *path, const float *a, size_t rows, size_t cols)
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
   char hdr[128];
-  int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
+  int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }", rows,
+                   cols);
   int total = 10 + n + 1, pad = (64 - total % 64) % 64;
   unsigned short hl = (unsigned short)(n + pad + 1);
   fwrite("\x93NUMPY\x01\x00", 1, 8, f);
   fputc(hl & 0xff, f);
   fputc(hl >> 8, f);
   fwrite(hdr, 1, (size_t)n, f);
-  for (int i = 0; i < pad; i++) fputc(' ', f);
+  for (int i = 0; i < pad; i++)
+    fputc(' ', f);
   fputc('\n', f);
   size_t w = fwrite(a, sizeof *a, rows * cols, f);
   return (fclose(f) == 0 && w == rows * cols) ? 0 : -1;
@@ -47,8 +49,8 @@ static double time_sgemm(const float *Q, size_t nq, const float *R, size_t nr, s
   for (size_t q0 = 0; q0 < nq; q0 += TQ)
     for (size_t r0 = 0; r0 < nr; r0 += TR) {
       size_t m = nq - q0 < TQ ? nq - q0 : TQ, n = nr - r0 < TR ? nr - r0 : TR;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)dim, 1.0f, Q + q0 * dim, (int)dim,
-                  R + r0 * dim, (int)dim, 0.0f, C, (int)n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)dim, 1.0f, Q + q0 * dim,
+                  (int)dim, R + r0 * dim, (int)dim, 0.0f, C, (int)n);
     }
   double t = fc_now_seconds() - t0;
   fc_aligned_free(C);
@@ -62,19 +64,32 @@ int main(int argc, char **argv) {
   const char *ks = "1,50", *metrics = "cosine,euclidean", *npy = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *a = argv[i], *v = argv[i + 1];
-    if (!strcmp(a, "--nq")) nq = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--nr")) nr = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--dim")) dim = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--threads")) threads = atoi(v);
-    else if (!strcmp(a, "--k")) ks = v;
-    else if (!strcmp(a, "--metric")) metrics = v;
-    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--npy")) npy = v;
-    else if (!strcmp(a, "--qb")) qb = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--rb")) rb = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--reps")) reps = atoi(v);
-    else if (!strcmp(a, "--check")) check = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--verbose")) fc_log_set_level(atoi(v) ? FC_LOG_DEBUG : FC_LOG_INFO);
+    if (!strcmp(a, "--nq"))
+      nq = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--nr"))
+      nr = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--dim"))
+      dim = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--threads"))
+      threads = atoi(v);
+    else if (!strcmp(a, "--k"))
+      ks = v;
+    else if (!strcmp(a, "--metric"))
+      metrics = v;
+    else if (!strcmp(a, "--seed"))
+      seed = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--npy"))
+      npy = v;
+    else if (!strcmp(a, "--qb"))
+      qb = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--rb"))
+      rb = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--reps"))
+      reps = atoi(v);
+    else if (!strcmp(a, "--check"))
+      check = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--verbose"))
+      fc_log_set_level(atoi(v) ? FC_LOG_DEBUG : FC_LOG_INFO);
     else {
       fprintf(stderr, "knn_bench: unknown option %s\n", a);
       return 2;
@@ -87,8 +102,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   rng_state = seed;
-  for (size_t t = 0; t < nr * dim; t++) R[t] = rng_f() + 0.3f;
-  for (size_t t = 0; t < nq * dim; t++) Q[t] = rng_f() + 0.3f;
+  for (size_t t = 0; t < nr * dim; t++)
+    R[t] = rng_f() + 0.3f;
+  for (size_t t = 0; t < nq * dim; t++)
+    Q[t] = rng_f() + 0.3f;
   if (npy) {
     char *pq = fc_path_join(npy, "Q.npy"), *pr = fc_path_join(npy, "R.npy");
     fc_mkdir_p(npy, NULL);

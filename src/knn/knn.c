@@ -139,7 +139,8 @@ static void run_parallel(ctx *c, task_fn fn, size_t ntasks) {
   args[0].j = &j;
   args[0].wid = 0;
   job_main(&args[0]);
-  for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+  for (int t = 1; t <= started; t++)
+    pthread_join(th[t], NULL);
 }
 
 /* ---- helpers ---- */
@@ -196,9 +197,11 @@ static float select_kth(const float *s, size_t n, size_t k, float *scratch) {
   memcpy(scratch, s, n * sizeof *s);
   for (int shift = 21; shift >= 10 && m > 256; shift -= 11) {
     memset(hist, 0, sizeof hist);
-    for (size_t t = 0; t < m; t++) hist[(float_key(scratch[t]) >> shift) & 2047]++;
+    for (size_t t = 0; t < m; t++)
+      hist[(float_key(scratch[t]) >> shift) & 2047]++;
     size_t b = 0, below = 0;
-    while (below + hist[b] <= k) below += hist[b++];
+    while (below + hist[b] <= k)
+      below += hist[b++];
     size_t j = 0;
     for (size_t t = 0; t < m; t++)
       if (((float_key(scratch[t]) >> shift) & 2047) == b) scratch[j++] = scratch[t];
@@ -211,42 +214,44 @@ static float select_kth(const float *s, size_t n, size_t k, float *scratch) {
 /* In-place quicksorts with inline comparisons (qsort's callback dominated the profile). */
 #define KNN_LESS_U64(x, y) ((x) < (y))
 #define KNN_LESS_CAND(x, y) ((x).d < (y).d || ((x).d == (y).d && (x).row < (y).row))
-#define KNN_DEFINE_SORT(name, T, LESS)                                                                        \
-  static void name(T *a, size_t n) {                                                                          \
-    while (n > 16) {                                                                                          \
-      T x = a[0], y = a[n / 2], z = a[n - 1], piv;                                                            \
-      if (LESS(x, y))                                                                                         \
-        piv = LESS(y, z) ? y : (LESS(x, z) ? z : x);                                                          \
-      else                                                                                                    \
-        piv = LESS(x, z) ? x : (LESS(y, z) ? z : y);                                                          \
-      size_t i = 0, j = n - 1;                                                                                \
-      for (;;) {                                                                                              \
-        while (LESS(a[i], piv)) i++;                                                                          \
-        while (LESS(piv, a[j])) j--;                                                                          \
-        if (i >= j) break;                                                                                    \
-        T t = a[i];                                                                                           \
-        a[i++] = a[j];                                                                                        \
-        a[j--] = t;                                                                                           \
-      }                                                                                                       \
-      size_t left = j + 1; /* [0, left) <= piv <= [left, n) */                                                \
-      if (left < n - left) {                                                                                  \
-        name(a, left);                                                                                        \
-        a += left;                                                                                            \
-        n -= left;                                                                                            \
-      } else {                                                                                                \
-        name(a + left, n - left);                                                                             \
-        n = left;                                                                                             \
-      }                                                                                                       \
-    }                                                                                                         \
-    for (size_t i = 1; i < n; i++) {                                                                          \
-      T v = a[i];                                                                                             \
-      size_t j = i;                                                                                           \
-      while (j > 0 && LESS(v, a[j - 1])) {                                                                    \
-        a[j] = a[j - 1];                                                                                      \
-        j--;                                                                                                  \
-      }                                                                                                       \
-      a[j] = v;                                                                                               \
-    }                                                                                                         \
+#define KNN_DEFINE_SORT(name, T, LESS)                                                                       \
+  static void name(T *a, size_t n) {                                                                         \
+    while (n > 16) {                                                                                         \
+      T x = a[0], y = a[n / 2], z = a[n - 1], piv;                                                           \
+      if (LESS(x, y))                                                                                        \
+        piv = LESS(y, z) ? y : (LESS(x, z) ? z : x);                                                         \
+      else                                                                                                   \
+        piv = LESS(x, z) ? x : (LESS(y, z) ? z : y);                                                         \
+      size_t i = 0, j = n - 1;                                                                               \
+      for (;;) {                                                                                             \
+        while (LESS(a[i], piv))                                                                              \
+          i++;                                                                                               \
+        while (LESS(piv, a[j]))                                                                              \
+          j--;                                                                                               \
+        if (i >= j) break;                                                                                   \
+        T t = a[i];                                                                                          \
+        a[i++] = a[j];                                                                                       \
+        a[j--] = t;                                                                                          \
+      }                                                                                                      \
+      size_t left = j + 1; /* [0, left) <= piv <= [left, n) */                                               \
+      if (left < n - left) {                                                                                 \
+        name(a, left);                                                                                       \
+        a += left;                                                                                           \
+        n -= left;                                                                                           \
+      } else {                                                                                               \
+        name(a + left, n - left);                                                                            \
+        n = left;                                                                                            \
+      }                                                                                                      \
+    }                                                                                                        \
+    for (size_t i = 1; i < n; i++) {                                                                         \
+      T v = a[i];                                                                                            \
+      size_t j = i;                                                                                          \
+      while (j > 0 && LESS(v, a[j - 1])) {                                                                   \
+        a[j] = a[j - 1];                                                                                     \
+        j--;                                                                                                 \
+      }                                                                                                      \
+      a[j] = v;                                                                                              \
+    }                                                                                                        \
   }
 KNN_DEFINE_SORT(sort_u64, uint64_t, KNN_LESS_U64)
 KNN_DEFINE_SORT(sort_cand, knn_cand, KNN_LESS_CAND)
@@ -295,7 +300,8 @@ static double query_bound(fc_metric m, double qn, double rmax, size_t dim) {
   const double u = KNN_U;
   double rho = ((double)dim + 2.0) * u;
   double gam = 1.01 * (double)dim * u;
-  if (m == FC_METRIC_COSINE) return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-32;
+  if (m == FC_METRIC_COSINE)
+    return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-32;
   double rm = rmax * (1.0 + rho);
   return 2.0 * ((2.0 * rho + 5.0 * u) * rm * rm + (2.0 * gam + 3.0 * u) * qn * rm) + (double)dim * 1e-44;
 }
@@ -391,7 +397,8 @@ static void task_unit(ctx *c, size_t u, int wid) {
         if (p->query_excluded && p->n_query_excluded && p->query_excluded[q0 + i]) {
           const int32_t *ex = p->query_excluded[q0 + i];
           size_t nex = p->n_query_excluded[q0 + i], e = expos[i];
-          while (e < nex && (int64_t)ex[e] < (int64_t)row) e++;
+          while (e < nex && (int64_t)ex[e] < (int64_t)row)
+            e++;
           expos[i] = e;
           if (e < nex && (size_t)ex[e] == row) continue;
         }
@@ -450,7 +457,8 @@ static void task_final(ctx *c, size_t b, int wid) {
     size_t qi = q0 + i;
     if (c->qskip[qi]) continue;
     size_t n = 0;
-    for (size_t rr = 0; rr < c->nrr; rr++) n += c->bufs[rr * c->nq + qi].n;
+    for (size_t rr = 0; rr < c->nrr; rr++)
+      n += c->bufs[rr * c->nq + qi].n;
     if (!w_reserve(w, total + n + 1)) goto oom;
     for (size_t rr = 0; rr < c->nrr; rr++) {
       qbuf *bf = &c->bufs[rr * c->nq + qi];
@@ -478,23 +486,30 @@ static void task_final(ctx *c, size_t b, int wid) {
   w->off[m] = total;
   atomic_fetch_add(&c->n_rescored, total);
   for (size_t i = 0; i < m; i++)
-    for (size_t t = w->off[i]; t < w->off[i + 1]; t++) w->mq[t] = (uint32_t)i;
+    for (size_t t = w->off[i]; t < w->off[i + 1]; t++)
+      w->mq[t] = (uint32_t)i;
   /* 2. float64 rescoring, by groups of KNN_RESCORE_G queries (their rows stay in L2); inside a group the
    * (query, row) pairs are visited by ascending row, so each reference row is read once per group. */
   for (size_t g0 = 0; g0 < m; g0 += KNN_RESCORE_G) {
     size_t g1 = g0 + KNN_RESCORE_G < m ? g0 + KNN_RESCORE_G : m;
     size_t a = w->off[g0], z = w->off[g1], np = z - a;
     for (size_t i = g0; i < g1; i++) /* the group's query rows, converted once */
-      for (size_t t = 0; t < dim; t++) w->qd[(i - g0) * dim + t] = (double)c->Q[(q0 + i) * dim + t];
+      for (size_t t = 0; t < dim; t++)
+        w->qd[(i - g0) * dim + t] = (double)c->Q[(q0 + i) * dim + t];
     if (np * 8 >= nr) { /* counting sort */
       memset(w->cnt, 0, (nr + 1) * sizeof *w->cnt);
-      for (size_t t = a; t < z; t++) w->cnt[w->mr[t] + 1]++;
-      for (size_t j = 0; j < nr; j++) w->cnt[j + 1] += w->cnt[j];
-      for (size_t t = a; t < z; t++) w->order[w->cnt[w->mr[t]]++] = (uint64_t)t;
+      for (size_t t = a; t < z; t++)
+        w->cnt[w->mr[t] + 1]++;
+      for (size_t j = 0; j < nr; j++)
+        w->cnt[j + 1] += w->cnt[j];
+      for (size_t t = a; t < z; t++)
+        w->order[w->cnt[w->mr[t]]++] = (uint64_t)t;
     } else {
-      for (size_t t = a; t < z; t++) w->order[t - a] = ((uint64_t)(uint32_t)w->mr[t] << 32) | (uint64_t)t;
+      for (size_t t = a; t < z; t++)
+        w->order[t - a] = ((uint64_t)(uint32_t)w->mr[t] << 32) | (uint64_t)t;
       sort_u64(w->order, np);
-      for (size_t o = 0; o < np; o++) w->order[o] &= 0xffffffffu;
+      for (size_t o = 0; o < np; o++)
+        w->order[o] &= 0xffffffffu;
     }
     int32_t last = -1;
     double rr = 0;
@@ -507,7 +522,8 @@ static void task_final(ctx *c, size_t b, int wid) {
         last = row;
       }
       size_t ql = w->mq[t];
-      w->md[t] = fc_knn_distance64(p->metric, knn_dot64_dq(w->qd + (ql - g0) * dim, rv, dim), c->qq[q0 + ql], rr);
+      w->md[t] =
+          fc_knn_distance64(p->metric, knn_dot64_dq(w->qd + (ql - g0) * dim, rv, dim), c->qq[q0 + ql], rr);
     }
   }
   /* 3. per query: threshold, order by (distance, row), keep K */
@@ -520,7 +536,8 @@ static void task_final(ctx *c, size_t b, int wid) {
       const int32_t *ex = p->query_excluded && p->n_query_excluded ? p->query_excluded[qi] : NULL;
       size_t nex = ex ? p->n_query_excluded[qi] : 0, e = 0;
       for (size_t j = 0; j < nr && n < K; j++) {
-        while (e < nex && (int64_t)ex[e] < (int64_t)j) e++;
+        while (e < nex && (int64_t)ex[e] < (int64_t)j)
+          e++;
         if (e < nex && (size_t)ex[e] == j) continue;
         if (p->ref_excluded && p->ref_excluded[j]) continue;
         c->out->idx[qi * K + n] = (int32_t)j;
@@ -597,8 +614,8 @@ static void ctx_free(ctx *c) {
   free(c->w);
 }
 
-fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, size_t dim, const float *r_norms,
-                        const fc_knn_params *p, fc_knn_result *out, fc_error *err) {
+fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, size_t dim,
+                        const float *r_norms, const fc_knn_params *p, fc_knn_result *out, fc_error *err) {
   fc_status st = knn_check_args(Q, nq, R, nr, dim, p, out, err);
   if (st != FC_OK || nq == 0 || nr == 0) return st;
   ctx c;
@@ -696,7 +713,8 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   run_parallel(&c, task_unit, c.nqb * c.nrr);
   double t_mid = fc_now_seconds();
   if (!atomic_load(&c.failed)) run_parallel(&c, task_final, c.nqb);
-  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu ranges, %.1f candidates per query)",
+  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu "
+               "ranges, %.1f candidates per query)",
                nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
                c.nrr, (double)atomic_load(&c.n_rescored) / (double)nq);
   if (atomic_load(&c.failed)) st = fc_error_set(err, FC_ENOMEM, "knn: out of memory during the search");

@@ -17,7 +17,8 @@ fc_status fc_metric_parse(const char *s, fc_metric *out, fc_error *err) {
     *out = FC_METRIC_EUCLIDEAN;
     return FC_OK;
   }
-  return fc_error_set(err, FC_EINVAL, "metric: unknown distance metric '%s' (expected cosine or euclidean)", s);
+  return fc_error_set(err, FC_EINVAL, "metric: unknown distance metric '%s' (expected cosine or euclidean)",
+                      s);
 }
 
 const char *fc_metric_name(fc_metric m) {
@@ -42,8 +43,10 @@ void fc_knn_params_init(fc_knn_params *p) {
  * the same bits: the AVX2 version below and the portable one return identical results, and the twin,
  * the fast search and the tests all see the same values. */
 static double dot64_finish(double *acc, const float *a, const float *b, size_t i, size_t dim) {
-  for (int l = 0; i + (size_t)l < dim; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
-  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+  for (int l = 0; i + (size_t)l < dim; l++)
+    acc[l] += (double)a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++)
+    acc[l] += acc[l + 8];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -51,7 +54,8 @@ static double dot64_portable(const float *a, const float *b, size_t dim) {
   double acc[16] = {0};
   size_t i = 0;
   for (; i + 16 <= dim; i += 16)
-    for (int l = 0; l < 16; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+    for (int l = 0; l < 16; l++)
+      acc[l] += (double)a[i + l] * (double)b[i + l];
   return dot64_finish(acc, a, b, i, dim);
 }
 
@@ -62,9 +66,12 @@ __attribute__((target("avx2,fma"))) static double dot64_avx2(const float *a, con
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
     s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
-    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
-    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
-    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)),
+                         s1);
+    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)),
+                         s2);
+    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)),
+                         s3);
   }
   double acc[16];
   _mm256_storeu_pd(acc, s0);
@@ -84,8 +91,10 @@ double fc_knn_dot64(const float *a, const float *b, size_t dim) {
 
 /* Same bits as fc_knn_dot64(q, r) with qd[i] = (double)q[i]: the query row pre-converted once. */
 static double dot64_dq_finish(double *acc, const double *a, const float *b, size_t i, size_t dim) {
-  for (int l = 0; i + (size_t)l < dim; l++) acc[l] += a[i + l] * (double)b[i + l];
-  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+  for (int l = 0; i + (size_t)l < dim; l++)
+    acc[l] += a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++)
+    acc[l] += acc[l + 8];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -93,7 +102,8 @@ static double dot64_dq_portable(const double *a, const float *b, size_t dim) {
   double acc[16] = {0};
   size_t i = 0;
   for (; i + 16 <= dim; i += 16)
-    for (int l = 0; l < 16; l++) acc[l] += a[i + l] * (double)b[i + l];
+    for (int l = 0; l < 16; l++)
+      acc[l] += a[i + l] * (double)b[i + l];
   return dot64_dq_finish(acc, a, b, i, dim);
 }
 
@@ -170,7 +180,8 @@ fc_status knn_check_args(const float *Q, size_t nq, const float *R, size_t nr, s
   out->count = calloc(nq ? nq : 1, sizeof *out->count);
   if (!out->idx || !out->dist || !out->count) {
     fc_knn_result_free(out);
-    return fc_error_set(err, FC_ENOMEM, "knn: cannot allocate the result for %zu queries x k = %zu", nq, p->k);
+    return fc_error_set(err, FC_ENOMEM, "knn: cannot allocate the result for %zu queries x k = %zu", nq,
+                        p->k);
   }
   for (size_t i = 0; i < n; i++) {
     out->idx[i] = -1;
@@ -225,7 +236,8 @@ fc_status fc_knn_search_scalar(const float *Q, size_t nq, const float *R, size_t
     size_t nex = (ex && p->n_query_excluded) ? p->n_query_excluded[i] : 0, e = 0;
     size_t n = 0;
     for (size_t j = 0; j < nr; j++) {
-      while (e < nex && (int64_t)ex[e] < (int64_t)j) e++;
+      while (e < nex && (int64_t)ex[e] < (int64_t)j)
+        e++;
       if (e < nex && (size_t)ex[e] == j) continue;
       if (p->ref_excluded && p->ref_excluded[j]) continue;
       double d = fc_knn_distance64(p->metric, fc_knn_dot64(q, R + j * dim, dim), qq, rr[j]);
