@@ -349,6 +349,21 @@ static void test_edges(void **state) {
   p.threads = -1;
   assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
   p.threads = 0;
+  /* unsorted or missing exclusion lists */
+  int32_t bad[3] = {4, 1, 2};
+  const int32_t *lists[3] = {NULL, bad, NULL};
+  size_t nl[3] = {0, 3, 0};
+  p.query_excluded = lists;
+  p.n_query_excluded = nl;
+  assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "not sorted"));
+  assert_int_equal(fc_knn_search_scalar(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  nl[1] = 0;
+  nl[2] = 1;
+  assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "query 2"));
+  p.query_excluded = NULL;
+  p.n_query_excluded = NULL;
   /* non-finite input: clean error, both implementations */
   float keep = R[13];
   R[13] = NAN;

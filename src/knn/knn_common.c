@@ -172,6 +172,18 @@ fc_status knn_check_args(const float *Q, size_t nq, const float *R, size_t nr, s
   if (nq && nr && dim == 0) return fc_error_set(err, FC_EINVAL, "knn: dimension is 0");
   if (nq && p->n_query_excluded && !p->query_excluded)
     return fc_error_set(err, FC_EINVAL, "knn: n_query_excluded given without query_excluded");
+  if (p->query_excluded && p->n_query_excluded)
+    for (size_t i = 0; i < nq; i++) {
+      const int32_t *ex = p->query_excluded[i];
+      size_t n = p->n_query_excluded[i];
+      if (n && !ex)
+        return fc_error_set(err, FC_EINVAL, "knn: query %zu: %zu excluded rows but no list", i, n);
+      for (size_t t = 1; t < n; t++)
+        if (ex[t] < ex[t - 1])
+          return fc_error_set(err, FC_EINVAL,
+                              "knn: query %zu: excluded rows not sorted (position %zu: %d after %d)", i, t,
+                              (int)ex[t], (int)ex[t - 1]);
+    }
   out->nq = nq;
   out->k = p->k;
   size_t n = nq * p->k;
