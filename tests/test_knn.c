@@ -724,9 +724,12 @@ static void test_large(void **state) {
         f = "threshold";
       }
       fc_knn_result r;
+      fc_progress *pr = fc_progress_start("knn test", nq); /* silent unless stderr is a terminal */
+      p.progress = pr;
       double a = fc_now_seconds();
       assert_int_equal(fc_knn_search(Q, nq, R, nr, dim, NULL, &p, &r, NULL), FC_OK);
       double b = fc_now_seconds();
+      fc_progress_finish(pr);
       char what[128];
       snprintf(what, sizeof what, "large %s k=%zu filter=%s", fc_metric_name(p.metric), p.k, f);
       fprintf(stderr, "%s: %.2f s\n", what, b - a);

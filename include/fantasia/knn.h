@@ -48,6 +48,8 @@ typedef struct {
   /* Tuning (0 = default). Results never depend on them. */
   size_t query_block; /* queries per sgemm tile (default 512) */
   size_t ref_block;   /* references per sgemm tile (default 4096) */
+  /* Optional, borrowed: advanced by the number of queries finished (thread-safe fc_progress_add). */
+  fc_progress *progress;
 } fc_knn_params;
 
 /* Defaults: cosine, k = 1, no threshold, no filters, all threads. */

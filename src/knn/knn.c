@@ -333,6 +333,8 @@ static void task_prep(ctx *c, size_t t, int wid) {
 }
 
 /* ---- phase 1: one (query block, reference range) unit ---- */
+static void task_final(ctx *c, size_t b, int wid);
+
 static void task_unit(ctx *c, size_t u, int wid) {
   worker *w = &c->w[wid];
   const fc_knn_params *p = c->p;
@@ -414,11 +416,23 @@ static void task_unit(ctx *c, size_t u, int wid) {
       }
     }
   }
-  for (size_t i = 0; i < m; i++)
-    if (bufs[i].n > K && !qbuf_prune(&bufs[i], K, c->E[q0 + i], c->clampmin[q0 + i], w)) {
+  for (size_t i = 0; i < m; i++) {
+    qbuf *bf = &bufs[i];
+    if (bf->n > K && !qbuf_prune(bf, K, c->E[q0 + i], c->clampmin[q0 + i], w)) {
       atomic_store(&c->failed, 1);
       return;
     }
+    if (bf->n + 64 < bf->cap) { /* give back the slack while the block waits for its other ranges */
+      size_t nc = bf->n ? bf->n : 1;
+      float *sv = realloc(bf->s, nc * sizeof *sv);
+      if (sv) bf->s = sv;
+      int32_t *rv = realloc(bf->r, nc * sizeof *rv);
+      if (rv) bf->r = rv;
+      if (sv && rv) bf->cap = nc;
+    }
+  }
+  /* One range per block: finish the block now, so candidate buffers live only for blocks in flight. */
+  if (c->nrr == 1) task_final(c, b, wid);
 }
 
 /* ---- phase 2: merge, float64 rescoring, final order ---- */
@@ -576,6 +590,7 @@ static void task_final(ctx *c, size_t b, int wid) {
       bf->s = NULL;
       bf->r = NULL;
     }
+  if (p->progress) fc_progress_add(p->progress, m);
   return;
 oom:
   atomic_store(&c->failed, 1);
@@ -712,8 +727,8 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   double t_start = fc_now_seconds();
   run_parallel(&c, task_unit, c.nqb * c.nrr);
   double t_mid = fc_now_seconds();
-  if (!atomic_load(&c.failed)) run_parallel(&c, task_final, c.nqb);
-  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu "
+  if (!atomic_load(&c.failed) && c.nrr > 1) run_parallel(&c, task_final, c.nqb);
+  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: phase 1 %.3f s, phase 2 %.3f s (%zu query blocks x %zu "
                "ranges, %.1f candidates per query)",
                nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
                c.nrr, (double)atomic_load(&c.n_rescored) / (double)nq);
