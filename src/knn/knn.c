@@ -295,15 +295,17 @@ static int qbuf_prune(qbuf *b, size_t K, double E2, double clampmin, worker *w) 
   return 1;
 }
 
-/* Per-query bound on the float32 score error (times 2 for safety), see the file comment. */
+/* Per-query bound on the float32 score error (times 2 for safety), see the file comment. The absolute
+ * terms cover products that underflow, even with flush-to-zero / denormals-are-zero set by someone
+ * else in the process (each lost product is < 2^-126, times the cosine weight <= 1e12). */
 static double query_bound(fc_metric m, double qn, double rmax, size_t dim) {
   const double u = KNN_U;
   double rho = ((double)dim + 2.0) * u;
   double gam = 1.01 * (double)dim * u;
   if (m == FC_METRIC_COSINE)
-    return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-32;
+    return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-25;
   double rm = rmax * (1.0 + rho);
-  return 2.0 * ((2.0 * rho + 5.0 * u) * rm * rm + (2.0 * gam + 3.0 * u) * qn * rm) + (double)dim * 1e-44;
+  return 2.0 * ((2.0 * rho + 5.0 * u) * rm * rm + (2.0 * gam + 3.0 * u) * qn * rm) + (double)dim * 1e-37;
 }
 
 /* ---- phase 0: reference weights ---- */
