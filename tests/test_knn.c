@@ -377,6 +377,38 @@ static void test_edges(void **state) {
   assert_int_equal(fc_knn_search_scalar(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
 }
 
+/* tiny, huge and mixed vector norms: the error bound scales, the answer stays exact */
+static void test_scales(void **state) {
+  (void)state;
+  size_t nq = 19, nr = 1501, dim = 45;
+  float *Q = malloc(nq * dim * sizeof *Q), *R = malloc(nr * dim * sizeof *R);
+  const double scales[] = {1e-20, 1e-3, 1e6, 0};
+  for (int sc = 0; sc < 4; sc++) {
+    make_data(Q, nq, R, nr, dim, 31 + (uint64_t)sc, 1);
+    for (size_t j = 0; j < nr; j++) {
+      double f = scales[sc] ? scales[sc] : pow(10.0, (double)(rng_u32() % 7) - 3.0); /* 0: per-row mixed */
+      for (size_t t = 0; t < dim; t++)
+        R[j * dim + t] = (float)(R[j * dim + t] * f);
+    }
+    for (size_t i = 0; i < nq; i++) {
+      double f = scales[sc] ? scales[sc] : pow(10.0, (double)(rng_u32() % 7) - 3.0);
+      for (size_t t = 0; t < dim; t++)
+        Q[i * dim + t] = (float)(Q[i * dim + t] * f);
+    }
+    for (int m = 0; m < 2; m++) {
+      fc_knn_params p;
+      fc_knn_params_init(&p);
+      p.metric = (fc_metric)m;
+      p.k = 25;
+      char what[64];
+      snprintf(what, sizeof what, "scale %g %s", scales[sc], fc_metric_name(p.metric));
+      check_vs_twin(Q, nq, R, nr, dim, p, what);
+    }
+  }
+  free(Q);
+  free(R);
+}
+
 /* caller-supplied float32 norms give the same answer */
 static void test_given_norms(void **state) {
   (void)state;
@@ -757,6 +789,7 @@ int main(void) {
       cmocka_unit_test(test_all_tied),
       cmocka_unit_test(test_edges),
       cmocka_unit_test(test_given_norms),
+      cmocka_unit_test(test_scales),
       cmocka_unit_test(test_large),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
