@@ -456,13 +456,25 @@ static int w_reserve(worker *w, size_t n) {
   return 1;
 }
 
-static void task_final(ctx *c, size_t b, int wid) {
+static void final_range(ctx *c, size_t q0, size_t m, int wid);
+
+static void task_final(ctx *c, size_t b, int wid) { /* one query block */
+  size_t q0 = b * c->qbs;
+  final_range(c, q0, c->nq - q0 < c->qbs ? c->nq - q0 : c->qbs, wid);
+}
+
+static void task_final_group(ctx *c, size_t g, int wid) { /* one group of KNN_RESCORE_G queries */
+  size_t q0 = g * KNN_RESCORE_G;
+  final_range(c, q0, c->nq - q0 < KNN_RESCORE_G ? c->nq - q0 : KNN_RESCORE_G, wid);
+}
+
+/* Merge, rescore and output queries q0..q0+m-1. */
+static void final_range(ctx *c, size_t q0, size_t m, int wid) {
   worker *w = &c->w[wid];
   const fc_knn_params *p = c->p;
-  size_t q0 = b * c->qbs, m = c->nq - q0 < c->qbs ? c->nq - q0 : c->qbs;
   size_t K = c->K, dim = c->dim, nr = c->nr;
   int has_thr = !isnan(p->threshold);
-  if (!w->off) w->off = malloc((c->qbs + 1) * sizeof *w->off);
+  if (!w->off) w->off = malloc(((c->qbs > KNN_RESCORE_G ? c->qbs : KNN_RESCORE_G) + 1) * sizeof *w->off);
   if (!w->cnt) w->cnt = malloc((nr + 1) * sizeof *w->cnt);
   if (!w->qd) w->qd = malloc(KNN_RESCORE_G * dim * sizeof *w->qd);
   if (!w->off || !w->cnt || !w->qd) goto oom;
@@ -651,19 +663,24 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   atomic_init(&c.n_rescored, 0);
   c.nthreads = p->threads > 0 ? p->threads : fc_num_threads();
   if (c.nthreads > 256) c.nthreads = 256;
-  c.qbs = p->query_block ? p->query_block : KNN_DEFAULT_QB;
+  size_t T = (size_t)c.nthreads;
+  if (p->query_block) {
+    c.qbs = p->query_block;
+  } else { /* about KNN_DEFAULT_QB, with a block count that is a multiple of the thread count */
+    size_t nb = T * ((nq + T * KNN_DEFAULT_QB - 1) / (T * KNN_DEFAULT_QB));
+    c.qbs = (nq + nb - 1) / nb;
+  }
   c.rbs = p->ref_block ? p->ref_block : KNN_DEFAULT_RB;
   if (c.qbs > nq) c.qbs = nq;
   if (c.qbs > 65536) c.qbs = 65536;
   if (c.rbs > nr) c.rbs = nr;
   if (c.rbs > (size_t)1 << 24) c.rbs = (size_t)1 << 24;
   c.nqb = (nq + c.qbs - 1) / c.qbs;
-  /* Few query blocks: split the references too so every thread has work. */
-  size_t ntiles = (nr + c.rbs - 1) / c.rbs;
+  /* Few query blocks: split the references into equal ranges too, about 4 units per thread. */
   c.nrr = 1;
-  if (c.nqb < 2 * (size_t)c.nthreads) c.nrr = (2 * (size_t)c.nthreads + c.nqb - 1) / c.nqb;
-  if (c.nrr > ntiles) c.nrr = ntiles;
-  c.rrange = ((ntiles + c.nrr - 1) / c.nrr) * c.rbs;
+  if (c.nqb < 2 * T) c.nrr = (4 * T + c.nqb - 1) / c.nqb;
+  if (c.nrr > (nr + 255) / 256) c.nrr = (nr + 255) / 256;
+  c.rrange = (nr + c.nrr - 1) / c.nrr;
   c.nrr = (nr + c.rrange - 1) / c.rrange;
 
   c.qq = malloc(nq * sizeof *c.qq);
@@ -729,7 +746,8 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   double t_start = fc_now_seconds();
   run_parallel(&c, task_unit, c.nqb * c.nrr);
   double t_mid = fc_now_seconds();
-  if (!atomic_load(&c.failed) && c.nrr > 1) run_parallel(&c, task_final, c.nqb);
+  if (!atomic_load(&c.failed) && c.nrr > 1)
+    run_parallel(&c, task_final_group, (nq + KNN_RESCORE_G - 1) / KNN_RESCORE_G);
   fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: phase 1 %.3f s, phase 2 %.3f s (%zu query blocks x %zu "
                "ranges, %.1f candidates per query)",
                nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
