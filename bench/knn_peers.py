@@ -15,7 +15,10 @@ import os
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    np = None
 
 
 def parse_ours(path):
@@ -42,24 +45,25 @@ def main():
     ap.add_argument("--faiss-queries", type=int, default=2000, help="queries run through faiss (0 = all)")
     a = ap.parse_args()
 
-    Q = np.load(os.path.join(a.npy, "Q.npy"), mmap_mode="r")
-    R = np.load(os.path.join(a.npy, "R.npy"))
-    nq = Q.shape[0]
     ks = [int(x) for x in a.k.split(",")]
     metrics = a.metric.split(",")
     ours, sgemm = parse_ours(a.ours)
-    print(f"knn_peers: {nq} queries x {R.shape[0]} references x {R.shape[1]} dims, {a.threads} threads")
-
-    try:
-        from scipy.spatial.distance import cdist
-    except ImportError:
-        cdist = None
-        print("knn_peers: SciPy is MISSING (pip install scipy): FANTASIA CPU path not measured")
-    try:
-        import faiss
-    except ImportError:
-        faiss = None
-        print("knn_peers: faiss-cpu is MISSING (pip install faiss-cpu): faiss not measured")
+    cdist = faiss = None
+    if np is None:
+        print("knn_peers: numpy is MISSING (pip install numpy scipy faiss-cpu, or set PYTHON): no peer measured")
+    else:
+        Q = np.load(os.path.join(a.npy, "Q.npy"), mmap_mode="r")
+        R = np.load(os.path.join(a.npy, "R.npy"))
+        nq = Q.shape[0]
+        print(f"knn_peers: {nq} queries x {R.shape[0]} references x {R.shape[1]} dims, {a.threads} threads")
+        try:
+            from scipy.spatial.distance import cdist
+        except ImportError:
+            print("knn_peers: SciPy is MISSING (pip install scipy): FANTASIA CPU path not measured")
+        try:
+            import faiss
+        except ImportError:
+            print("knn_peers: faiss-cpu is MISSING (pip install faiss-cpu): faiss not measured")
 
     scipy_t, faiss_t = {}, {}
     if cdist is not None:

@@ -3,6 +3,7 @@
  * brute force on the issue's large case (2000 x 50000 x 1024; 200 x 5000 x 1024 under the sanitizer). */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,8 +39,10 @@ static int sanitize(void) {
  * duplicates of others (planted ties), plus zero vectors. */
 static void make_data(float *Q, size_t nq, float *R, size_t nr, size_t dim, uint64_t seed, int plant) {
   rng_seed(seed);
-  for (size_t t = 0; t < nr * dim; t++) R[t] = rng_f() + 0.3f;
-  for (size_t t = 0; t < nq * dim; t++) Q[t] = rng_f() + 0.3f;
+  for (size_t t = 0; t < nr * dim; t++)
+    R[t] = rng_f() + 0.3f;
+  for (size_t t = 0; t < nq * dim; t++)
+    Q[t] = rng_f() + 0.3f;
   if (!plant || nr < 4) return;
   /* duplicated reference rows: row j copied to 3 other places */
   for (size_t c = 0; c < nr / 50 + 1; c++) {
@@ -54,7 +57,8 @@ static void make_data(float *Q, size_t nq, float *R, size_t nr, size_t dim, uint
     if (i % 3 == 0) { /* exact copy of a reference row (distance 0 to it and to its duplicates) */
       memcpy(Q + i * dim, R + j * dim, dim * sizeof *Q);
     } else if (i % 3 == 1) {
-      for (size_t t = 0; t < dim; t++) Q[i * dim + t] = R[j * dim + t] + 0.05f * rng_f();
+      for (size_t t = 0; t < dim; t++)
+        Q[i * dim + t] = R[j * dim + t] + 0.05f * rng_f();
     }
   }
   /* zero vectors */
@@ -67,7 +71,8 @@ static void assert_same(const fc_knn_result *a, const fc_knn_result *b, const ch
   assert_int_equal(a->nq, b->nq);
   assert_int_equal(a->k, b->k);
   for (size_t i = 0; i < a->nq; i++) {
-    if (a->count[i] != b->count[i]) fail_msg("%s: query %zu count %zu vs %zu", what, i, a->count[i], b->count[i]);
+    if (a->count[i] != b->count[i])
+      fail_msg("%s: query %zu count %zu vs %zu", what, i, a->count[i], b->count[i]);
     for (size_t t = 0; t < a->count[i]; t++) {
       size_t x = i * a->k + t;
       if (a->idx[x] != b->idx[x])
@@ -77,7 +82,8 @@ static void assert_same(const fc_knn_result *a, const fc_knn_result *b, const ch
       if (!(d <= 1e-9 * fmax(1.0, fabs(b->dist[x]))))
         fail_msg("%s: query %zu rank %zu: distance %.17g vs %.17g", what, i, t, a->dist[x], b->dist[x]);
       if (t > 0) { /* ascending, ties by row */
-        assert_true(a->dist[x - 1] < a->dist[x] || (a->dist[x - 1] == a->dist[x] && a->idx[x - 1] < a->idx[x]));
+        assert_true(a->dist[x - 1] < a->dist[x] ||
+                    (a->dist[x - 1] == a->dist[x] && a->idx[x - 1] < a->idx[x]));
       }
     }
   }
@@ -154,6 +160,13 @@ static void test_dot64_paths(void **state) {
   for (size_t dim = 0; dim <= 300; dim++) {
     double x = fc_knn_dot64(a, b, dim), y = knn_dot64_portable(a, b, dim);
     assert_memory_equal(&x, &y, sizeof x);
+    double ad[300];
+    for (size_t t = 0; t < dim; t++)
+      ad[t] = a[t];
+    y = knn_dot64_dq(ad, b, dim);
+    assert_memory_equal(&x, &y, sizeof x);
+    y = knn_dot64_dq_portable(ad, b, dim);
+    assert_memory_equal(&x, &y, sizeof x);
     x = fc_knn_dot64(a + 1, a + 3, dim > 290 ? 290 : dim);
     y = knn_dot64_portable(a + 1, a + 3, dim > 290 ? 290 : dim);
     assert_memory_equal(&x, &y, sizeof x);
@@ -175,7 +188,8 @@ static void test_random_awkward(void **state) {
         p.metric = (fc_metric)m;
         p.k = ks[k];
         char what[128];
-        snprintf(what, sizeof what, "random %zux%zux%zu %s k=%zu", nq, nr, dim, fc_metric_name(p.metric), p.k);
+        snprintf(what, sizeof what, "random %zux%zux%zu %s k=%zu", nq, nr, dim, fc_metric_name(p.metric),
+                 p.k);
         check_vs_twin(Q, nq, R, nr, dim, p, what);
       }
     free(Q);
@@ -189,7 +203,8 @@ static void test_ties_zero_filters(void **state) {
   float *Q = malloc(nq * dim * sizeof *Q), *R = malloc(nr * dim * sizeof *R);
   make_data(Q, nq, R, nr, dim, 7, 1);
   uint8_t *rex = calloc(nr, 1);
-  for (size_t j = 0; j < nr; j++) rex[j] = (rng_u32() % 10) < 3;
+  for (size_t j = 0; j < nr; j++)
+    rex[j] = (rng_u32() % 10) < 3;
   int32_t **qex = calloc(nq, sizeof *qex);
   size_t *nqex = calloc(nq, sizeof *nqex);
   for (size_t i = 0; i < nq; i++) {
@@ -239,13 +254,15 @@ static void test_ties_zero_filters(void **state) {
   assert_int_equal(fc_knn_search(Q, nq, R, nr, dim, NULL, &p, &r, NULL), FC_OK);
   size_t zq = nq - 2, expect = 0;
   for (size_t t = 0; t < 3; t++) {
-    while (rex[expect]) expect++;
+    while (rex[expect])
+      expect++;
     assert_int_equal(r.idx[zq * 3 + t], (int32_t)expect);
     assert_true(r.dist[zq * 3 + t] == 1.0);
     expect++;
   }
   fc_knn_result_free(&r);
-  for (size_t i = 0; i < nq; i++) free(qex[i]);
+  for (size_t i = 0; i < nq; i++)
+    free(qex[i]);
   free(qex);
   free(nqex);
   free(rex);
@@ -259,7 +276,8 @@ static void test_all_tied(void **state) {
   size_t nq = 9, nr = 3001, dim = 19;
   float *Q = malloc(nq * dim * sizeof *Q), *R = malloc(nr * dim * sizeof *R);
   make_data(Q, nq, R, nr, dim, 3, 0);
-  for (size_t j = 1; j < nr; j++) memcpy(R + j * dim, R, dim * sizeof *R);
+  for (size_t j = 1; j < nr; j++)
+    memcpy(R + j * dim, R, dim * sizeof *R);
   for (int m = 0; m < 2; m++) {
     fc_knn_params p;
     fc_knn_params_init(&p);
@@ -268,7 +286,8 @@ static void test_all_tied(void **state) {
     check_vs_twin(Q, nq, R, nr, dim, p, "all tied");
     fc_knn_result r;
     assert_int_equal(fc_knn_search(Q, nq, R, nr, dim, NULL, &p, &r, NULL), FC_OK);
-    for (size_t t = 0; t < 50; t++) assert_int_equal(r.idx[t], (int32_t)t);
+    for (size_t t = 0; t < 50; t++)
+      assert_int_equal(r.idx[t], (int32_t)t);
     fc_knn_result_free(&r);
   }
   free(Q);
@@ -297,7 +316,8 @@ static void test_edges(void **state) {
   /* nr = 0, nq = 0 */
   assert_int_equal(fc_knn_search(Q, 3, R, 0, dim, NULL, &p, &r, &e), FC_OK);
   assert_int_equal(r.nq, 3);
-  for (size_t i = 0; i < 3; i++) assert_int_equal(r.count[i], 0);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(r.count[i], 0);
   fc_knn_result_free(&r);
   assert_int_equal(fc_knn_search(Q, 0, R, 5, dim, NULL, &p, &r, &e), FC_OK);
   assert_int_equal(r.nq, 0);
@@ -308,7 +328,8 @@ static void test_edges(void **state) {
   p.threshold = -1;
   p.metric = FC_METRIC_EUCLIDEAN;
   assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_OK);
-  for (size_t i = 0; i < 3; i++) assert_int_equal(r.count[i], 0);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(r.count[i], 0);
   fc_knn_result_free(&r);
   /* bad arguments */
   p.threshold = NAN;
@@ -328,6 +349,21 @@ static void test_edges(void **state) {
   p.threads = -1;
   assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
   p.threads = 0;
+  /* unsorted or missing exclusion lists */
+  int32_t bad[3] = {4, 1, 2};
+  const int32_t *lists[3] = {NULL, bad, NULL};
+  size_t nl[3] = {0, 3, 0};
+  p.query_excluded = lists;
+  p.n_query_excluded = nl;
+  assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "not sorted"));
+  assert_int_equal(fc_knn_search_scalar(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  nl[1] = 0;
+  nl[2] = 1;
+  assert_int_equal(fc_knn_search(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "query 2"));
+  p.query_excluded = NULL;
+  p.n_query_excluded = NULL;
   /* non-finite input: clean error, both implementations */
   float keep = R[13];
   R[13] = NAN;
@@ -341,6 +377,38 @@ static void test_edges(void **state) {
   assert_int_equal(fc_knn_search_scalar(Q, 3, R, 5, dim, NULL, &p, &r, &e), FC_EINVAL);
 }
 
+/* tiny, huge and mixed vector norms: the error bound scales, the answer stays exact */
+static void test_scales(void **state) {
+  (void)state;
+  size_t nq = 19, nr = 1501, dim = 45;
+  float *Q = malloc(nq * dim * sizeof *Q), *R = malloc(nr * dim * sizeof *R);
+  const double scales[] = {1e-20, 1e-3, 1e6, 0};
+  for (int sc = 0; sc < 4; sc++) {
+    make_data(Q, nq, R, nr, dim, 31 + (uint64_t)sc, 1);
+    for (size_t j = 0; j < nr; j++) {
+      double f = scales[sc] ? scales[sc] : pow(10.0, (double)(rng_u32() % 7) - 3.0); /* 0: per-row mixed */
+      for (size_t t = 0; t < dim; t++)
+        R[j * dim + t] = (float)(R[j * dim + t] * f);
+    }
+    for (size_t i = 0; i < nq; i++) {
+      double f = scales[sc] ? scales[sc] : pow(10.0, (double)(rng_u32() % 7) - 3.0);
+      for (size_t t = 0; t < dim; t++)
+        Q[i * dim + t] = (float)(Q[i * dim + t] * f);
+    }
+    for (int m = 0; m < 2; m++) {
+      fc_knn_params p;
+      fc_knn_params_init(&p);
+      p.metric = (fc_metric)m;
+      p.k = 25;
+      char what[64];
+      snprintf(what, sizeof what, "scale %g %s", scales[sc], fc_metric_name(p.metric));
+      check_vs_twin(Q, nq, R, nr, dim, p, what);
+    }
+  }
+  free(Q);
+  free(R);
+}
+
 /* caller-supplied float32 norms give the same answer */
 static void test_given_norms(void **state) {
   (void)state;
@@ -349,7 +417,8 @@ static void test_given_norms(void **state) {
   make_data(Q, nq, R, nr, dim, 11, 1);
   for (size_t j = 0; j < nr; j++) { /* a naive float32 norm, as a caller would compute it */
     float s = 0;
-    for (size_t t = 0; t < dim; t++) s += R[j * dim + t] * R[j * dim + t];
+    for (size_t t = 0; t < dim; t++)
+      s += R[j * dim + t] * R[j * dim + t];
     rn[j] = sqrtf(s);
   }
   for (int m = 0; m < 2; m++) {
@@ -437,13 +506,83 @@ static double exact_dist(const reflists *L, int met, size_t i, int32_t row) {
                            fc_knn_dot64(q, q, L->dim), L->rr[row]);
 }
 
+typedef struct {
+  reflists *L;
+  const double *G, *inv;
+  double rrmax;
+  size_t q0, m, t0, step;
+  double *tmp, *sel;
+  int ok;
+} brute_job;
+
+/* per query: approximate scores from G, top M', exact re-ranking of near-equal runs (worker thread) */
+static void *brute_rows(void *arg) {
+  brute_job *J = arg;
+  reflists *L = J->L;
+  size_t nr = L->nr, dim = L->dim, M = L->M, q0 = J->q0, m = J->m;
+  size_t Mx = M + 300 < nr ? M + 300 : nr;
+  const float *Q = L->Q;
+  const double *G = J->G, *inv = J->inv;
+  double rrmax = J->rrmax, *tmp = J->tmp, *sel = J->sel;
+  for (size_t i = J->t0; i < m; i += J->step) {
+    size_t qi = q0 + i;
+    double qq = fc_knn_dot64(Q + qi * dim, Q + qi * dim, dim), iq = 1.0 / fmax(sqrt(qq), 1e-12);
+    const double *g = G + i * nr;
+    for (int met = 0; met < 2; met++) {
+      for (size_t j = 0; j < nr; j++)
+        tmp[j] = met == 0 ? 1.0 - g[j] * iq * inv[j] : qq + L->rr[j] - 2.0 * g[j];
+      memcpy(sel, tmp, nr * sizeof *tmp);
+      double cut = dselect(sel, nr, Mx - 1);
+      refc *lst = L->lst[met] + qi * Mx;
+      size_t n = 0;
+      for (size_t j = 0; j < nr && n < Mx; j++)
+        if (tmp[j] < cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
+      for (size_t j = 0; j < nr && n < Mx; j++)
+        if (tmp[j] == cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
+      qsort(lst, n, sizeof *lst, refc_cmp);
+      double eps = ref_eps(met, qq, rrmax);
+      /* valid prefix: ends where the next row is clearly (>= 2 eps) further */
+      size_t len = n;
+      if (met == 0 && qq == 0) { /* zero query: every cosine distance is exactly 1, order by row */
+        for (size_t t = 0; t < n; t++)
+          lst[t] = (refc){1.0, (int32_t)t, 1};
+      } else if (n < nr) {
+        len = 0;
+        for (size_t t = n - 1; t > 0; t--)
+          if (lst[t].d - lst[t - 1].d >= 2 * eps) {
+            len = t;
+            break;
+          }
+      }
+      if (len < (M < nr ? M : nr)) J->ok = 0;
+      /* runs within 2 eps: exact rescoring, then exact order */
+      for (size_t t = 0; t < len;) {
+        size_t u = t + 1;
+        while (u < len && lst[u].d - lst[u - 1].d < 2 * eps)
+          u++;
+        if (u - t > 1) {
+          for (size_t v = t; v < u; v++) {
+            lst[v].d = exact_dist(L, met, qi, lst[v].row);
+            lst[v].exact = 1; /* from now on d is the exact distance (not squared) */
+          }
+          qsort(lst + t, u - t, sizeof *lst, refc_cmp);
+        }
+        t = u;
+      }
+      L->len[met][qi] = len;
+    }
+  }
+  return NULL;
+}
+
 static void brute64(reflists *L) {
   size_t nq = L->nq, nr = L->nr, dim = L->dim, M = L->M;
   size_t Mx = M + 300 < nr ? M + 300 : nr;
   const float *Q = L->Q, *R = L->R;
   double *Rd = malloc(nr * dim * sizeof *Rd), *inv = malloc(nr * sizeof *inv), rrmax = 0;
   L->rr = malloc(nr * sizeof *L->rr);
-  for (size_t t = 0; t < nr * dim; t++) Rd[t] = R[t];
+  for (size_t t = 0; t < nr * dim; t++)
+    Rd[t] = R[t];
   for (size_t j = 0; j < nr; j++) {
     L->rr[j] = fc_knn_dot64(R + j * dim, R + j * dim, dim);
     inv[j] = 1.0 / fmax(sqrt(L->rr[j]), 1e-12);
@@ -454,58 +593,33 @@ static void brute64(reflists *L) {
     L->len[met] = malloc(nq * sizeof(size_t));
   }
   const size_t CH = 128;
-  double *Qd = malloc(CH * dim * sizeof *Qd), *G = malloc(CH * nr * sizeof *G), *tmp = malloc(nr * sizeof *tmp);
-  double *sel = malloc(nr * sizeof *sel);
+  double *Qd = malloc(CH * dim * sizeof *Qd), *G = malloc(CH * nr * sizeof *G),
+         *tmp = malloc(2 * nr * sizeof *tmp);
+  double *sel = malloc(2 * nr * sizeof *sel);
   for (size_t q0 = 0; q0 < nq; q0 += CH) {
     size_t m = nq - q0 < CH ? nq - q0 : CH;
-    for (size_t t = 0; t < m * dim; t++) Qd[t] = Q[q0 * dim + t];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nr, (int)dim, 1.0, Qd, (int)dim, Rd, (int)dim,
-                0.0, G, (int)nr);
-    for (size_t i = 0; i < m; i++) {
-      size_t qi = q0 + i;
-      double qq = fc_knn_dot64(Q + qi * dim, Q + qi * dim, dim), iq = 1.0 / fmax(sqrt(qq), 1e-12);
-      const double *g = G + i * nr;
-      for (int met = 0; met < 2; met++) {
-        for (size_t j = 0; j < nr; j++) tmp[j] = met == 0 ? 1.0 - g[j] * iq * inv[j] : qq + L->rr[j] - 2.0 * g[j];
-        memcpy(sel, tmp, nr * sizeof *tmp);
-        double cut = dselect(sel, nr, Mx - 1);
-        refc *lst = L->lst[met] + qi * Mx;
-        size_t n = 0;
-        for (size_t j = 0; j < nr && n < Mx; j++)
-          if (tmp[j] < cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
-        for (size_t j = 0; j < nr && n < Mx; j++)
-          if (tmp[j] == cut) lst[n++] = (refc){tmp[j], (int32_t)j, 0};
-        qsort(lst, n, sizeof *lst, refc_cmp);
-        double eps = ref_eps(met, qq, rrmax);
-        /* valid prefix: ends where the next row is clearly (>= 2 eps) further */
-        size_t len = n;
-        if (met == 0 && qq == 0) { /* zero query: every cosine distance is exactly 1, order by row */
-          for (size_t t = 0; t < n; t++) lst[t] = (refc){1.0, (int32_t)t, 1};
-        } else if (n < nr) {
-          len = 0;
-          for (size_t t = n - 1; t > 0; t--)
-            if (lst[t].d - lst[t - 1].d >= 2 * eps) {
-              len = t;
-              break;
-            }
-        }
-        assert_true(len >= (M < nr ? M : nr));
-        /* runs within 2 eps: exact rescoring, then exact order */
-        for (size_t t = 0; t < len;) {
-          size_t u = t + 1;
-          while (u < len && lst[u].d - lst[u - 1].d < 2 * eps) u++;
-          if (u - t > 1) {
-            for (size_t v = t; v < u; v++) {
-              lst[v].d = exact_dist(L, met, qi, lst[v].row);
-              lst[v].exact = 1; /* from now on d is the exact distance (not squared) */
-            }
-            qsort(lst + t, u - t, sizeof *lst, refc_cmp);
-          }
-          t = u;
-        }
-        L->len[met][qi] = len;
-      }
-    }
+    for (size_t t = 0; t < m * dim; t++)
+      Qd[t] = Q[q0 * dim + t];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)nr, (int)dim, 1.0, Qd, (int)dim, Rd,
+                (int)dim, 0.0, G, (int)nr);
+    brute_job jobs[2];
+    pthread_t th;
+    for (int t = 0; t < 2; t++)
+      jobs[t] = (brute_job){.L = L,
+                            .G = G,
+                            .inv = inv,
+                            .rrmax = rrmax,
+                            .q0 = q0,
+                            .m = m,
+                            .t0 = (size_t)t,
+                            .step = 2,
+                            .tmp = tmp + (size_t)t * nr,
+                            .sel = sel + (size_t)t * nr,
+                            .ok = 1};
+    assert_int_equal(pthread_create(&th, NULL, brute_rows, &jobs[1]), 0);
+    brute_rows(&jobs[0]);
+    pthread_join(th, NULL);
+    assert_true(jobs[0].ok && jobs[1].ok);
   }
   free(Rd);
   free(inv);
@@ -540,7 +654,8 @@ static int in_sorted(const int32_t *a, size_t n, int32_t x) {
 }
 
 /* The expected answer, from the exact list, the filters and the threshold. */
-static void check_vs_lists(const fc_knn_result *r, const reflists *L, const fc_knn_params *p, const char *what) {
+static void check_vs_lists(const fc_knn_result *r, const reflists *L, const fc_knn_params *p,
+                           const char *what) {
   int met = (int)p->metric;
   size_t Mx = L->M + 300 < L->nr ? L->M + 300 : L->nr;
   for (size_t i = 0; i < r->nq; i++) {
@@ -554,7 +669,8 @@ static void check_vs_lists(const fc_knn_result *r, const reflists *L, const fc_k
         if (!(d <= p->threshold)) break;
       }
       if (p->ref_excluded && p->ref_excluded[row]) continue;
-      if (p->query_excluded && p->query_excluded[i] && in_sorted(p->query_excluded[i], p->n_query_excluded[i], row))
+      if (p->query_excluded && p->query_excluded[i] &&
+          in_sorted(p->query_excluded[i], p->n_query_excluded[i], row))
         continue;
       size_t x = i * r->k + n;
       if (n >= r->count[i] || r->idx[x] != row)
@@ -592,13 +708,16 @@ static void test_large(void **state) {
   double t1 = fc_now_seconds();
   fprintf(stderr, "large case %zux%zux%zu: float64 brute force %.1f s\n", nq, nr, dim, t1 - t0);
   uint8_t *rex = calloc(nr, 1);
-  for (size_t j = 0; j < nr; j++) rex[j] = (rng_u32() % 10) == 0;
+  for (size_t j = 0; j < nr; j++)
+    rex[j] = (rng_u32() % 10) == 0;
   int32_t **qex = calloc(nq, sizeof *qex);
   size_t *nqex = calloc(nq, sizeof *nqex);
   for (size_t i = 0; i < nq; i++) { /* exclude each query's 3 nearest rows plus 20 random rows */
     qex[i] = malloc(23 * sizeof **qex);
-    for (size_t t = 0; t < 3; t++) qex[i][nqex[i]++] = L.lst[0][i * Mx + t].row;
-    for (size_t t = 0; t < 20; t++) qex[i][nqex[i]++] = (int32_t)(rng_u32() % nr);
+    for (size_t t = 0; t < 3; t++)
+      qex[i][nqex[i]++] = L.lst[0][i * Mx + t].row;
+    for (size_t t = 0; t < 20; t++)
+      qex[i][nqex[i]++] = (int32_t)(rng_u32() % nr);
     for (size_t a = 1; a < nqex[i]; a++) /* insertion sort + dedupe */
       for (size_t b = a; b > 0 && qex[i][b - 1] > qex[i][b]; b--) {
         int32_t x = qex[i][b];
@@ -629,16 +748,20 @@ static void test_large(void **state) {
       } else if (run == 6) { /* threshold at the median of each list's 50th distance */
         p.k = 5000;
         double *v = malloc(nq * sizeof *v);
-        for (size_t i = 0; i < nq; i++) v[i] = list_dist(m, &L.lst[m][i * Mx + 49]);
+        for (size_t i = 0; i < nq; i++)
+          v[i] = list_dist(m, &L.lst[m][i * Mx + 49]);
         qsort(v, nq, sizeof *v, dbl_cmp);
         p.threshold = v[nq / 2];
         free(v);
         f = "threshold";
       }
       fc_knn_result r;
+      fc_progress *pr = fc_progress_start("knn test", nq); /* silent unless stderr is a terminal */
+      p.progress = pr;
       double a = fc_now_seconds();
       assert_int_equal(fc_knn_search(Q, nq, R, nr, dim, NULL, &p, &r, NULL), FC_OK);
       double b = fc_now_seconds();
+      fc_progress_finish(pr);
       char what[128];
       snprintf(what, sizeof what, "large %s k=%zu filter=%s", fc_metric_name(p.metric), p.k, f);
       fprintf(stderr, "%s: %.2f s\n", what, b - a);
@@ -646,7 +769,8 @@ static void test_large(void **state) {
       fc_knn_result_free(&r);
     }
   }
-  for (size_t i = 0; i < nq; i++) free(qex[i]);
+  for (size_t i = 0; i < nq; i++)
+    free(qex[i]);
   free(qex);
   free(nqex);
   free(rex);
@@ -657,10 +781,16 @@ static void test_large(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_metric_parse),      cmocka_unit_test(test_definitions), cmocka_unit_test(test_dot64_paths),
-      cmocka_unit_test(test_random_awkward),    cmocka_unit_test(test_ties_zero_filters),
-      cmocka_unit_test(test_all_tied),          cmocka_unit_test(test_edges),
-      cmocka_unit_test(test_given_norms),       cmocka_unit_test(test_large),
+      cmocka_unit_test(test_metric_parse),
+      cmocka_unit_test(test_definitions),
+      cmocka_unit_test(test_dot64_paths),
+      cmocka_unit_test(test_random_awkward),
+      cmocka_unit_test(test_ties_zero_filters),
+      cmocka_unit_test(test_all_tied),
+      cmocka_unit_test(test_edges),
+      cmocka_unit_test(test_given_norms),
+      cmocka_unit_test(test_scales),
+      cmocka_unit_test(test_large),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,8 @@ typedef struct {
   /* Borrowed, may be NULL. nr flags; non-zero = this reference row is never returned (taxonomy filter). */
   const uint8_t *ref_excluded;
   /* Borrowed, may be NULL. Per query i: query_excluded[i] lists n_query_excluded[i] reference rows,
-   * sorted ascending, that query i must skip (identical sequence, same accession, MMseqs2 cluster).
+   * sorted ascending (checked, FC_EINVAL otherwise), that query i must skip (identical sequence, same
+   * accession, MMseqs2 cluster); rows outside 0..nr-1 are ignored.
    * query_excluded[i] may be NULL when n_query_excluded[i] is 0. */
   const int32_t *const *query_excluded;
   const size_t *n_query_excluded;
@@ -47,6 +48,8 @@ typedef struct {
   /* Tuning (0 = default). Results never depend on them. */
   size_t query_block; /* queries per sgemm tile (default 512) */
   size_t ref_block;   /* references per sgemm tile (default 4096) */
+  /* Optional, borrowed: advanced by the number of queries finished (thread-safe fc_progress_add). */
+  fc_progress *progress;
 } fc_knn_params;
 
 /* Defaults: cosine, k = 1, no threshold, no filters, all threads. */

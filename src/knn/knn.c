@@ -74,6 +74,7 @@ typedef struct {
   size_t *off;
   knn_cand *cand;
   size_t cand_cap;
+  double *qd; /* KNN_RESCORE_G query rows in double */
 } worker;
 
 typedef struct {
@@ -138,7 +139,8 @@ static void run_parallel(ctx *c, task_fn fn, size_t ntasks) {
   args[0].j = &j;
   args[0].wid = 0;
   job_main(&args[0]);
-  for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+  for (int t = 1; t <= started; t++)
+    pthread_join(th[t], NULL);
 }
 
 /* ---- helpers ---- */
@@ -150,7 +152,7 @@ static float float_up(double x) {
 }
 
 /* k-th smallest (0-based) of a[0..n), reordering a. Three-way partitions handle massive ties. */
-static float select_kth(float *a, size_t n, size_t k) {
+static float quickselect(float *a, size_t n, size_t k) {
   size_t lo = 0, hi = n;
   uint64_t seed = 0x9e3779b97f4a7c15ull ^ n;
   while (hi - lo > 1) {
@@ -179,45 +181,77 @@ static float select_kth(float *a, size_t n, size_t k) {
   return a[lo];
 }
 
+static inline uint32_t float_key(float f) { /* order-preserving map of non-NaN floats to uint32 */
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* k-th smallest (0-based) of s[0..n) without reordering s: a 2048-bucket histogram of the top 11 key
+ * bits finds the bucket holding it; its elements are copied to scratch, narrowed the same way on the
+ * next 11 bits, and the (small) remainder is quickselected. Linear passes instead of a branchy
+ * quickselect over everything. */
+static float select_kth(const float *s, size_t n, size_t k, float *scratch) {
+  uint32_t hist[2048];
+  size_t m = n;
+  memcpy(scratch, s, n * sizeof *s);
+  for (int shift = 21; shift >= 10 && m > 256; shift -= 11) {
+    memset(hist, 0, sizeof hist);
+    for (size_t t = 0; t < m; t++)
+      hist[(float_key(scratch[t]) >> shift) & 2047]++;
+    size_t b = 0, below = 0;
+    while (below + hist[b] <= k)
+      below += hist[b++];
+    size_t j = 0;
+    for (size_t t = 0; t < m; t++)
+      if (((float_key(scratch[t]) >> shift) & 2047) == b) scratch[j++] = scratch[t];
+    m = j;
+    k -= below;
+  }
+  return quickselect(scratch, m, k);
+}
+
 /* In-place quicksorts with inline comparisons (qsort's callback dominated the profile). */
 #define KNN_LESS_U64(x, y) ((x) < (y))
 #define KNN_LESS_CAND(x, y) ((x).d < (y).d || ((x).d == (y).d && (x).row < (y).row))
-#define KNN_DEFINE_SORT(name, T, LESS)                                                                        \
-  static void name(T *a, size_t n) {                                                                          \
-    while (n > 16) {                                                                                          \
-      T x = a[0], y = a[n / 2], z = a[n - 1], piv;                                                            \
-      if (LESS(x, y))                                                                                         \
-        piv = LESS(y, z) ? y : (LESS(x, z) ? z : x);                                                          \
-      else                                                                                                    \
-        piv = LESS(x, z) ? x : (LESS(y, z) ? z : y);                                                          \
-      size_t i = 0, j = n - 1;                                                                                \
-      for (;;) {                                                                                              \
-        while (LESS(a[i], piv)) i++;                                                                          \
-        while (LESS(piv, a[j])) j--;                                                                          \
-        if (i >= j) break;                                                                                    \
-        T t = a[i];                                                                                           \
-        a[i++] = a[j];                                                                                        \
-        a[j--] = t;                                                                                           \
-      }                                                                                                       \
-      size_t left = j + 1; /* [0, left) <= piv <= [left, n) */                                                \
-      if (left < n - left) {                                                                                  \
-        name(a, left);                                                                                        \
-        a += left;                                                                                            \
-        n -= left;                                                                                            \
-      } else {                                                                                                \
-        name(a + left, n - left);                                                                             \
-        n = left;                                                                                             \
-      }                                                                                                       \
-    }                                                                                                         \
-    for (size_t i = 1; i < n; i++) {                                                                          \
-      T v = a[i];                                                                                             \
-      size_t j = i;                                                                                           \
-      while (j > 0 && LESS(v, a[j - 1])) {                                                                    \
-        a[j] = a[j - 1];                                                                                      \
-        j--;                                                                                                  \
-      }                                                                                                       \
-      a[j] = v;                                                                                               \
-    }                                                                                                         \
+#define KNN_DEFINE_SORT(name, T, LESS)                                                                       \
+  static void name(T *a, size_t n) {                                                                         \
+    while (n > 16) {                                                                                         \
+      T x = a[0], y = a[n / 2], z = a[n - 1], piv;                                                           \
+      if (LESS(x, y))                                                                                        \
+        piv = LESS(y, z) ? y : (LESS(x, z) ? z : x);                                                         \
+      else                                                                                                   \
+        piv = LESS(x, z) ? x : (LESS(y, z) ? z : y);                                                         \
+      size_t i = 0, j = n - 1;                                                                               \
+      for (;;) {                                                                                             \
+        while (LESS(a[i], piv))                                                                              \
+          i++;                                                                                               \
+        while (LESS(piv, a[j]))                                                                              \
+          j--;                                                                                               \
+        if (i >= j) break;                                                                                   \
+        T t = a[i];                                                                                          \
+        a[i++] = a[j];                                                                                       \
+        a[j--] = t;                                                                                          \
+      }                                                                                                      \
+      size_t left = j + 1; /* [0, left) <= piv <= [left, n) */                                               \
+      if (left < n - left) {                                                                                 \
+        name(a, left);                                                                                       \
+        a += left;                                                                                           \
+        n -= left;                                                                                           \
+      } else {                                                                                               \
+        name(a + left, n - left);                                                                            \
+        n = left;                                                                                            \
+      }                                                                                                      \
+    }                                                                                                        \
+    for (size_t i = 1; i < n; i++) {                                                                         \
+      T v = a[i];                                                                                            \
+      size_t j = i;                                                                                          \
+      while (j > 0 && LESS(v, a[j - 1])) {                                                                   \
+        a[j] = a[j - 1];                                                                                     \
+        j--;                                                                                                 \
+      }                                                                                                      \
+      a[j] = v;                                                                                              \
+    }                                                                                                        \
   }
 KNN_DEFINE_SORT(sort_u64, uint64_t, KNN_LESS_U64)
 KNN_DEFINE_SORT(sort_cand, knn_cand, KNN_LESS_CAND)
@@ -236,8 +270,7 @@ static int grow_f(float **p, size_t *cap, size_t need) {
 static int qbuf_prune(qbuf *b, size_t K, double E2, double clampmin, worker *w) {
   if (b->n > K) {
     if (!grow_f(&w->sel, &w->sel_cap, b->n)) return 0;
-    memcpy(w->sel, b->s, b->n * sizeof *b->s);
-    float T = select_kth(w->sel, b->n, K - 1);
+    float T = select_kth(b->s, b->n, K - 1, w->sel);
     float nb = float_up(fmax((double)T, clampmin) + E2);
     if (nb < b->bound) b->bound = nb;
     size_t m = 0;
@@ -262,14 +295,17 @@ static int qbuf_prune(qbuf *b, size_t K, double E2, double clampmin, worker *w) 
   return 1;
 }
 
-/* Per-query bound on the float32 score error (times 2 for safety), see the file comment. */
+/* Per-query bound on the float32 score error (times 2 for safety), see the file comment. The absolute
+ * terms cover products that underflow, even with flush-to-zero / denormals-are-zero set by someone
+ * else in the process (each lost product is < 2^-126, times the cosine weight <= 1e12). */
 static double query_bound(fc_metric m, double qn, double rmax, size_t dim) {
   const double u = KNN_U;
   double rho = ((double)dim + 2.0) * u;
   double gam = 1.01 * (double)dim * u;
-  if (m == FC_METRIC_COSINE) return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-32;
+  if (m == FC_METRIC_COSINE)
+    return 2.0 * qn * ((gam + 3.0 * u) * (1.0 + rho) + rho + 2.0 * u) + (double)dim * 1e-25;
   double rm = rmax * (1.0 + rho);
-  return 2.0 * ((2.0 * rho + 5.0 * u) * rm * rm + (2.0 * gam + 3.0 * u) * qn * rm) + (double)dim * 1e-44;
+  return 2.0 * ((2.0 * rho + 5.0 * u) * rm * rm + (2.0 * gam + 3.0 * u) * qn * rm) + (double)dim * 1e-37;
 }
 
 /* ---- phase 0: reference weights ---- */
@@ -299,6 +335,8 @@ static void task_prep(ctx *c, size_t t, int wid) {
 }
 
 /* ---- phase 1: one (query block, reference range) unit ---- */
+static void task_final(ctx *c, size_t b, int wid);
+
 static void task_unit(ctx *c, size_t u, int wid) {
   worker *w = &c->w[wid];
   const fc_knn_params *p = c->p;
@@ -363,7 +401,8 @@ static void task_unit(ctx *c, size_t u, int wid) {
         if (p->query_excluded && p->n_query_excluded && p->query_excluded[q0 + i]) {
           const int32_t *ex = p->query_excluded[q0 + i];
           size_t nex = p->n_query_excluded[q0 + i], e = expos[i];
-          while (e < nex && (int64_t)ex[e] < (int64_t)row) e++;
+          while (e < nex && (int64_t)ex[e] < (int64_t)row)
+            e++;
           expos[i] = e;
           if (e < nex && (size_t)ex[e] == row) continue;
         }
@@ -379,11 +418,23 @@ static void task_unit(ctx *c, size_t u, int wid) {
       }
     }
   }
-  for (size_t i = 0; i < m; i++)
-    if (bufs[i].n > K && !qbuf_prune(&bufs[i], K, c->E[q0 + i], c->clampmin[q0 + i], w)) {
+  for (size_t i = 0; i < m; i++) {
+    qbuf *bf = &bufs[i];
+    if (bf->n > K && !qbuf_prune(bf, K, c->E[q0 + i], c->clampmin[q0 + i], w)) {
       atomic_store(&c->failed, 1);
       return;
     }
+    if (bf->n + 64 < bf->cap) { /* give back the slack while the block waits for its other ranges */
+      size_t nc = bf->n ? bf->n : 1;
+      float *sv = realloc(bf->s, nc * sizeof *sv);
+      if (sv) bf->s = sv;
+      int32_t *rv = realloc(bf->r, nc * sizeof *rv);
+      if (rv) bf->r = rv;
+      if (sv && rv) bf->cap = nc;
+    }
+  }
+  /* One range per block: finish the block now, so candidate buffers live only for blocks in flight. */
+  if (c->nrr == 1) task_final(c, b, wid);
 }
 
 /* ---- phase 2: merge, float64 rescoring, final order ---- */
@@ -405,15 +456,28 @@ static int w_reserve(worker *w, size_t n) {
   return 1;
 }
 
-static void task_final(ctx *c, size_t b, int wid) {
+static void final_range(ctx *c, size_t q0, size_t m, int wid);
+
+static void task_final(ctx *c, size_t b, int wid) { /* one query block */
+  size_t q0 = b * c->qbs;
+  final_range(c, q0, c->nq - q0 < c->qbs ? c->nq - q0 : c->qbs, wid);
+}
+
+static void task_final_group(ctx *c, size_t g, int wid) { /* one group of KNN_RESCORE_G queries */
+  size_t q0 = g * KNN_RESCORE_G;
+  final_range(c, q0, c->nq - q0 < KNN_RESCORE_G ? c->nq - q0 : KNN_RESCORE_G, wid);
+}
+
+/* Merge, rescore and output queries q0..q0+m-1. */
+static void final_range(ctx *c, size_t q0, size_t m, int wid) {
   worker *w = &c->w[wid];
   const fc_knn_params *p = c->p;
-  size_t q0 = b * c->qbs, m = c->nq - q0 < c->qbs ? c->nq - q0 : c->qbs;
   size_t K = c->K, dim = c->dim, nr = c->nr;
   int has_thr = !isnan(p->threshold);
-  if (!w->off) w->off = malloc((c->qbs + 1) * sizeof *w->off);
+  if (!w->off) w->off = malloc(((c->qbs > KNN_RESCORE_G ? c->qbs : KNN_RESCORE_G) + 1) * sizeof *w->off);
   if (!w->cnt) w->cnt = malloc((nr + 1) * sizeof *w->cnt);
-  if (!w->off || !w->cnt) goto oom;
+  if (!w->qd) w->qd = malloc(KNN_RESCORE_G * dim * sizeof *w->qd);
+  if (!w->off || !w->cnt || !w->qd) goto oom;
   /* 1. merge the ranges' survivors per query, re-prune over the union */
   size_t total = 0;
   for (size_t i = 0; i < m; i++) {
@@ -421,7 +485,8 @@ static void task_final(ctx *c, size_t b, int wid) {
     size_t qi = q0 + i;
     if (c->qskip[qi]) continue;
     size_t n = 0;
-    for (size_t rr = 0; rr < c->nrr; rr++) n += c->bufs[rr * c->nq + qi].n;
+    for (size_t rr = 0; rr < c->nrr; rr++)
+      n += c->bufs[rr * c->nq + qi].n;
     if (!w_reserve(w, total + n + 1)) goto oom;
     for (size_t rr = 0; rr < c->nrr; rr++) {
       qbuf *bf = &c->bufs[rr * c->nq + qi];
@@ -434,8 +499,7 @@ static void task_final(ctx *c, size_t b, int wid) {
       if (!grow_f(&w->sel, &w->sel_cap, n)) goto oom;
       float *s = w->ms + w->off[i];
       int32_t *r = w->mr + w->off[i];
-      memcpy(w->sel, s, n * sizeof *s);
-      float T = select_kth(w->sel, n, K - 1);
+      float T = select_kth(s, n, K - 1, w->sel);
       float bound = float_up(fmax((double)T, c->clampmin[qi]) + c->E[qi]);
       size_t k = 0;
       for (size_t t = 0; t < n; t++)
@@ -450,21 +514,30 @@ static void task_final(ctx *c, size_t b, int wid) {
   w->off[m] = total;
   atomic_fetch_add(&c->n_rescored, total);
   for (size_t i = 0; i < m; i++)
-    for (size_t t = w->off[i]; t < w->off[i + 1]; t++) w->mq[t] = (uint32_t)i;
+    for (size_t t = w->off[i]; t < w->off[i + 1]; t++)
+      w->mq[t] = (uint32_t)i;
   /* 2. float64 rescoring, by groups of KNN_RESCORE_G queries (their rows stay in L2); inside a group the
    * (query, row) pairs are visited by ascending row, so each reference row is read once per group. */
   for (size_t g0 = 0; g0 < m; g0 += KNN_RESCORE_G) {
     size_t g1 = g0 + KNN_RESCORE_G < m ? g0 + KNN_RESCORE_G : m;
     size_t a = w->off[g0], z = w->off[g1], np = z - a;
+    for (size_t i = g0; i < g1; i++) /* the group's query rows, converted once */
+      for (size_t t = 0; t < dim; t++)
+        w->qd[(i - g0) * dim + t] = (double)c->Q[(q0 + i) * dim + t];
     if (np * 8 >= nr) { /* counting sort */
       memset(w->cnt, 0, (nr + 1) * sizeof *w->cnt);
-      for (size_t t = a; t < z; t++) w->cnt[w->mr[t] + 1]++;
-      for (size_t j = 0; j < nr; j++) w->cnt[j + 1] += w->cnt[j];
-      for (size_t t = a; t < z; t++) w->order[w->cnt[w->mr[t]]++] = (uint64_t)t;
+      for (size_t t = a; t < z; t++)
+        w->cnt[w->mr[t] + 1]++;
+      for (size_t j = 0; j < nr; j++)
+        w->cnt[j + 1] += w->cnt[j];
+      for (size_t t = a; t < z; t++)
+        w->order[w->cnt[w->mr[t]]++] = (uint64_t)t;
     } else {
-      for (size_t t = a; t < z; t++) w->order[t - a] = ((uint64_t)(uint32_t)w->mr[t] << 32) | (uint64_t)t;
+      for (size_t t = a; t < z; t++)
+        w->order[t - a] = ((uint64_t)(uint32_t)w->mr[t] << 32) | (uint64_t)t;
       sort_u64(w->order, np);
-      for (size_t o = 0; o < np; o++) w->order[o] &= 0xffffffffu;
+      for (size_t o = 0; o < np; o++)
+        w->order[o] &= 0xffffffffu;
     }
     int32_t last = -1;
     double rr = 0;
@@ -476,8 +549,9 @@ static void task_final(ctx *c, size_t b, int wid) {
         rr = c->rr64 ? c->rr64[row] : fc_knn_dot64(rv, rv, dim);
         last = row;
       }
-      size_t qi = q0 + w->mq[t];
-      w->md[t] = fc_knn_distance64(p->metric, fc_knn_dot64(c->Q + qi * dim, rv, dim), c->qq[qi], rr);
+      size_t ql = w->mq[t];
+      w->md[t] =
+          fc_knn_distance64(p->metric, knn_dot64_dq(w->qd + (ql - g0) * dim, rv, dim), c->qq[q0 + ql], rr);
     }
   }
   /* 3. per query: threshold, order by (distance, row), keep K */
@@ -490,7 +564,8 @@ static void task_final(ctx *c, size_t b, int wid) {
       const int32_t *ex = p->query_excluded && p->n_query_excluded ? p->query_excluded[qi] : NULL;
       size_t nex = ex ? p->n_query_excluded[qi] : 0, e = 0;
       for (size_t j = 0; j < nr && n < K; j++) {
-        while (e < nex && (int64_t)ex[e] < (int64_t)j) e++;
+        while (e < nex && (int64_t)ex[e] < (int64_t)j)
+          e++;
         if (e < nex && (size_t)ex[e] == j) continue;
         if (p->ref_excluded && p->ref_excluded[j]) continue;
         c->out->idx[qi * K + n] = (int32_t)j;
@@ -529,6 +604,7 @@ static void task_final(ctx *c, size_t b, int wid) {
       bf->s = NULL;
       bf->r = NULL;
     }
+  if (p->progress) fc_progress_add(p->progress, m);
   return;
 oom:
   atomic_store(&c->failed, 1);
@@ -562,12 +638,13 @@ static void ctx_free(ctx *c) {
       free(w->md);
       free(w->off);
       free(w->cand);
+      free(w->qd);
     }
   free(c->w);
 }
 
-fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, size_t dim, const float *r_norms,
-                        const fc_knn_params *p, fc_knn_result *out, fc_error *err) {
+fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, size_t dim,
+                        const float *r_norms, const fc_knn_params *p, fc_knn_result *out, fc_error *err) {
   fc_status st = knn_check_args(Q, nq, R, nr, dim, p, out, err);
   if (st != FC_OK || nq == 0 || nr == 0) return st;
   ctx c;
@@ -586,19 +663,24 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   atomic_init(&c.n_rescored, 0);
   c.nthreads = p->threads > 0 ? p->threads : fc_num_threads();
   if (c.nthreads > 256) c.nthreads = 256;
-  c.qbs = p->query_block ? p->query_block : KNN_DEFAULT_QB;
+  size_t T = (size_t)c.nthreads;
+  if (p->query_block) {
+    c.qbs = p->query_block;
+  } else { /* about KNN_DEFAULT_QB, with a block count that is a multiple of the thread count */
+    size_t nb = T * ((nq + T * KNN_DEFAULT_QB - 1) / (T * KNN_DEFAULT_QB));
+    c.qbs = (nq + nb - 1) / nb;
+  }
   c.rbs = p->ref_block ? p->ref_block : KNN_DEFAULT_RB;
   if (c.qbs > nq) c.qbs = nq;
   if (c.qbs > 65536) c.qbs = 65536;
   if (c.rbs > nr) c.rbs = nr;
   if (c.rbs > (size_t)1 << 24) c.rbs = (size_t)1 << 24;
   c.nqb = (nq + c.qbs - 1) / c.qbs;
-  /* Few query blocks: split the references too so every thread has work. */
-  size_t ntiles = (nr + c.rbs - 1) / c.rbs;
+  /* Few query blocks: split the references into equal ranges too, about 4 units per thread. */
   c.nrr = 1;
-  if (c.nqb < 2 * (size_t)c.nthreads) c.nrr = (2 * (size_t)c.nthreads + c.nqb - 1) / c.nqb;
-  if (c.nrr > ntiles) c.nrr = ntiles;
-  c.rrange = ((ntiles + c.nrr - 1) / c.nrr) * c.rbs;
+  if (c.nqb < 2 * T) c.nrr = (4 * T + c.nqb - 1) / c.nqb;
+  if (c.nrr > (nr + 255) / 256) c.nrr = (nr + 255) / 256;
+  c.rrange = (nr + c.nrr - 1) / c.nrr;
   c.nrr = (nr + c.rrange - 1) / c.rrange;
 
   c.qq = malloc(nq * sizeof *c.qq);
@@ -664,8 +746,10 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
   double t_start = fc_now_seconds();
   run_parallel(&c, task_unit, c.nqb * c.nrr);
   double t_mid = fc_now_seconds();
-  if (!atomic_load(&c.failed)) run_parallel(&c, task_final, c.nqb);
-  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: screening %.3f s, rescoring %.3f s (%zu query blocks x %zu ranges, %.1f candidates per query)",
+  if (!atomic_load(&c.failed) && c.nrr > 1)
+    run_parallel(&c, task_final_group, (nq + KNN_RESCORE_G - 1) / KNN_RESCORE_G);
+  fc_log_debug("knn: %zu x %zu x %zu %s k=%zu: phase 1 %.3f s, phase 2 %.3f s (%zu query blocks x %zu "
+               "ranges, %.1f candidates per query)",
                nq, nr, dim, fc_metric_name(p->metric), p->k, t_mid - t_start, fc_now_seconds() - t_mid, c.nqb,
                c.nrr, (double)atomic_load(&c.n_rescored) / (double)nq);
   if (atomic_load(&c.failed)) st = fc_error_set(err, FC_ENOMEM, "knn: out of memory during the search");

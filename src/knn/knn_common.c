@@ -17,7 +17,8 @@ fc_status fc_metric_parse(const char *s, fc_metric *out, fc_error *err) {
     *out = FC_METRIC_EUCLIDEAN;
     return FC_OK;
   }
-  return fc_error_set(err, FC_EINVAL, "metric: unknown distance metric '%s' (expected cosine or euclidean)", s);
+  return fc_error_set(err, FC_EINVAL, "metric: unknown distance metric '%s' (expected cosine or euclidean)",
+                      s);
 }
 
 const char *fc_metric_name(fc_metric m) {
@@ -42,8 +43,10 @@ void fc_knn_params_init(fc_knn_params *p) {
  * the same bits: the AVX2 version below and the portable one return identical results, and the twin,
  * the fast search and the tests all see the same values. */
 static double dot64_finish(double *acc, const float *a, const float *b, size_t i, size_t dim) {
-  for (int l = 0; i + (size_t)l < dim; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
-  for (int l = 0; l < 8; l++) acc[l] += acc[l + 8];
+  for (int l = 0; i + (size_t)l < dim; l++)
+    acc[l] += (double)a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++)
+    acc[l] += acc[l + 8];
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
@@ -51,7 +54,8 @@ static double dot64_portable(const float *a, const float *b, size_t dim) {
   double acc[16] = {0};
   size_t i = 0;
   for (; i + 16 <= dim; i += 16)
-    for (int l = 0; l < 16; l++) acc[l] += (double)a[i + l] * (double)b[i + l];
+    for (int l = 0; l < 16; l++)
+      acc[l] += (double)a[i + l] * (double)b[i + l];
   return dot64_finish(acc, a, b, i, dim);
 }
 
@@ -62,9 +66,12 @@ __attribute__((target("avx2,fma"))) static double dot64_avx2(const float *a, con
   size_t i = 0;
   for (; i + 16 <= dim; i += 16) {
     s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
-    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
-    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
-    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)),
+                         s1);
+    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)),
+                         s2);
+    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)),
+                         s3);
   }
   double acc[16];
   _mm256_storeu_pd(acc, s0);
@@ -80,6 +87,54 @@ double fc_knn_dot64(const float *a, const float *b, size_t dim) {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot64_avx2(a, b, dim);
 #endif
   return dot64_portable(a, b, dim);
+}
+
+/* Same bits as fc_knn_dot64(q, r) with qd[i] = (double)q[i]: the query row pre-converted once. */
+static double dot64_dq_finish(double *acc, const double *a, const float *b, size_t i, size_t dim) {
+  for (int l = 0; i + (size_t)l < dim; l++)
+    acc[l] += a[i + l] * (double)b[i + l];
+  for (int l = 0; l < 8; l++)
+    acc[l] += acc[l + 8];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static double dot64_dq_portable(const double *a, const float *b, size_t dim) {
+  double acc[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16)
+    for (int l = 0; l < 16; l++)
+      acc[l] += a[i + l] * (double)b[i + l];
+  return dot64_dq_finish(acc, a, b, i, dim);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static double dot64_dq_avx2(const double *a, const float *b, size_t dim) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    s0 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
+    s1 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 4), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
+    s2 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 8), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
+    s3 = _mm256_fmadd_pd(_mm256_loadu_pd(a + i + 12), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+  }
+  double acc[16];
+  _mm256_storeu_pd(acc, s0);
+  _mm256_storeu_pd(acc + 4, s1);
+  _mm256_storeu_pd(acc + 8, s2);
+  _mm256_storeu_pd(acc + 12, s3);
+  return dot64_dq_finish(acc, a, b, i, dim);
+}
+#endif
+
+double knn_dot64_dq(const double *qd, const float *r, size_t dim) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot64_dq_avx2(qd, r, dim);
+#endif
+  return dot64_dq_portable(qd, r, dim);
+}
+
+double knn_dot64_dq_portable(const double *qd, const float *r, size_t dim) {
+  return dot64_dq_portable(qd, r, dim);
 }
 
 /* For the tests: the portable path, which must give the same bits as fc_knn_dot64. */
@@ -117,6 +172,18 @@ fc_status knn_check_args(const float *Q, size_t nq, const float *R, size_t nr, s
   if (nq && nr && dim == 0) return fc_error_set(err, FC_EINVAL, "knn: dimension is 0");
   if (nq && p->n_query_excluded && !p->query_excluded)
     return fc_error_set(err, FC_EINVAL, "knn: n_query_excluded given without query_excluded");
+  if (p->query_excluded && p->n_query_excluded)
+    for (size_t i = 0; i < nq; i++) {
+      const int32_t *ex = p->query_excluded[i];
+      size_t n = p->n_query_excluded[i];
+      if (n && !ex)
+        return fc_error_set(err, FC_EINVAL, "knn: query %zu: %zu excluded rows but no list", i, n);
+      for (size_t t = 1; t < n; t++)
+        if (ex[t] < ex[t - 1])
+          return fc_error_set(err, FC_EINVAL,
+                              "knn: query %zu: excluded rows not sorted (position %zu: %d after %d)", i, t,
+                              (int)ex[t], (int)ex[t - 1]);
+    }
   out->nq = nq;
   out->k = p->k;
   size_t n = nq * p->k;
@@ -125,7 +192,8 @@ fc_status knn_check_args(const float *Q, size_t nq, const float *R, size_t nr, s
   out->count = calloc(nq ? nq : 1, sizeof *out->count);
   if (!out->idx || !out->dist || !out->count) {
     fc_knn_result_free(out);
-    return fc_error_set(err, FC_ENOMEM, "knn: cannot allocate the result for %zu queries x k = %zu", nq, p->k);
+    return fc_error_set(err, FC_ENOMEM, "knn: cannot allocate the result for %zu queries x k = %zu", nq,
+                        p->k);
   }
   for (size_t i = 0; i < n; i++) {
     out->idx[i] = -1;
@@ -180,7 +248,8 @@ fc_status fc_knn_search_scalar(const float *Q, size_t nq, const float *R, size_t
     size_t nex = (ex && p->n_query_excluded) ? p->n_query_excluded[i] : 0, e = 0;
     size_t n = 0;
     for (size_t j = 0; j < nr; j++) {
-      while (e < nex && (int64_t)ex[e] < (int64_t)j) e++;
+      while (e < nex && (int64_t)ex[e] < (int64_t)j)
+        e++;
       if (e < nex && (size_t)ex[e] == j) continue;
       if (p->ref_excluded && p->ref_excluded[j]) continue;
       double d = fc_knn_distance64(p->metric, fc_knn_dot64(q, R + j * dim, dim), qq, rr[j]);

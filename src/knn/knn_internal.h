@@ -17,6 +17,9 @@ fc_status knn_check_args(const float *Q, size_t nq, const float *R, size_t nr, s
                          const fc_knn_params *p, fc_knn_result *out, fc_error *err);
 /* fc_knn_dot64 without SIMD dispatch (must return the same bits). */
 double knn_dot64_portable(const float *a, const float *b, size_t dim);
+/* fc_knn_dot64(q, r) with the query pre-converted to double (qd[i] = q[i]): the same bits. */
+double knn_dot64_dq(const double *qd, const float *r, size_t dim);
+double knn_dot64_dq_portable(const double *qd, const float *r, size_t dim);
 /* Ascending distance, then ascending row. */
 int knn_cand_cmp(const void *a, const void *b);
 
