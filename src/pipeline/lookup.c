@@ -351,7 +351,7 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
   if (kk > mat.n) kk = mat.n ? mat.n : 1;
 
   fc_knn_params kp;
-  memset(&kp, 0, sizeof kp);
+  fc_knn_params_init(&kp);
   kp.metric = o->metric;
   kp.k = kk;
   kp.threshold = threshold;
@@ -359,7 +359,12 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
   kp.query_excluded = (const int32_t *const *)qex;
   kp.n_query_excluded = nqex;
   kp.threads = o->threads;
+  char label[48];
+  snprintf(label, sizeof label, "lookup %.20s L%d", model_name, b->layer);
+  kp.progress = fc_progress_start(label, nq);
   st = fc_knn_search(b->data, nq, mat.data, mat.n, mat.dim, mat.norms, &kp, &res, err);
+  fc_progress_finish(kp.progress);
+  kp.progress = NULL;
   if (st != FC_OK) goto out_mat;
 
   fc_progress *pg = fc_progress_start("transfer", nq);
