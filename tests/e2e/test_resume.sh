@@ -10,8 +10,8 @@ if [ ! -r "$Y" ]; then
   echo "SKIP: $Y not found (FANTASIA_DATA); using the demo reference instead (too small to be killed mid-run)"
   Y=$SRC/demo/reference.fasta
 fi
-# the first 3,000 yeast proteins (1,500 under the sanitizer) keep the test short
-awk -v m=$([ "${FC_SANITIZE:-0}" = 1 ] && echo 1500 || echo 3000) '/^>/{n++} n<=m' "$Y" >in.fa
+# the first 2,000 yeast proteins (1,000 under the sanitizer) keep the test short
+awk -v m=$([ "${FC_SANITIZE:-0}" = 1 ] && echo 1000 || echo 2000) '/^>/{n++} n<=m' "$Y" >in.fa
 Y=in.fa
 N=$(grep -c '>' "$Y")
 # vectors compared as text: h5py when importable, else h5dump of every embedding dataset
