@@ -156,7 +156,8 @@ static fc_status checkpoint(fc_embfile_writer *w, fc_error *err) {
   w->last_flush = fc_now_seconds();
   if (H5Fclose(w->file) < 0) {
     w->file = -1;
-    return fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
+    return fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
   }
   hid_t fapl = writer_fapl(0);
   w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
@@ -254,9 +255,10 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
       goto fail;
     }
     if (r < 0) {
-      st = fc_error_set(err, FC_EFORMAT,
-                        "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over",
-                        path, w->partial, h5msg);
+      st = fc_error_set(
+          err, FC_EFORMAT,
+          "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over", path,
+          w->partial, h5msg);
       goto fail;
     }
   }
@@ -270,12 +272,13 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
         (void)rename(w->partial, path);
         st = fc_error_set(err, FC_EFORMAT, "%s: cannot append: damaged HDF5 file (%s)", path, h5msg);
       } else if (strstr(h5msg, "unable to lock")) {
-        st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (%s)", path, w->partial,
-                          h5msg);
+        st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (%s)", path,
+                          w->partial, h5msg);
       } else {
-        st = fc_error_set(err, FC_EFORMAT,
-                          "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over",
-                          path, w->partial, h5msg);
+        st = fc_error_set(
+            err, FC_EFORMAT,
+            "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over", path,
+            w->partial, h5msg);
       }
       goto fail;
     }
