@@ -231,7 +231,13 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
   if (have_partial && !renamed) {
     /* held by another run? (HDF5 takes an flock on the files it opens for writing) */
     int fd = open(w->partial, O_RDONLY);
-    int busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    /* a run killed a moment ago can still hold the lock: the kernel releases it asynchronously */
+    int busy = 0;
+    for (int tries = 0; fd >= 0 && tries < 10; tries++) {
+      busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+      if (!busy) break;
+      usleep(100000);
+    }
     if (fd >= 0) close(fd); /* also drops our lock */
     if (busy) {
       st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (file is locked)", path,
@@ -304,16 +310,39 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
      * keep their links in the object header instead of a B-tree + heap per group, which makes files
      * ~25 % smaller (5,000 x 1,024 f64: 62 -> 48 MB) and reading ~30 % faster. Files reopened for
      * resume or append keep the format they have. */
+    /* the empty file is made under <partial>.new and renamed, so <partial> never exists half made */
+    char *fresh = fc_sprintf("%s.new", w->partial);
+    if (!fresh) {
+      st = fc_error_set(err, FC_ENOMEM, "out of memory");
+      goto fail;
+    }
+    (void)unlink(fresh); /* left by a run killed right here */
     hid_t fapl = writer_fapl(1);
-    if (fapl >= 0) w->file = H5Fcreate(w->partial, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    hid_t f = fapl >= 0 ? H5Fcreate(fresh, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
+    if (f < 0 || H5Fclose(f) < 0) {
+      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
+      (void)unlink(fresh);
+      free(fresh);
+      goto fail;
+    }
+    if (rename(fresh, w->partial) != 0) {
+      st = fc_error_set(err, FC_EIO, "%s: cannot rename %s into place: %s", w->partial, fresh,
+                        strerror(errno));
+      (void)unlink(fresh);
+      free(fresh);
+      goto fail;
+    }
+    free(fresh);
+    fapl = writer_fapl(0);
+    w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
-      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial,
+      st = fc_error_set(err, FC_EIO, "%s: cannot open after creating it (%s)", w->partial,
                         fc_h5_last_error(h5msg, sizeof h5msg));
       goto fail;
     }
-    /* first checkpoint: an empty but valid file is on disk before any embedding is written */
-    if ((st = checkpoint(w, err)) != FC_OK) goto fail;
   }
   if (dtype == FC_DTYPE_F16 && (w->f16 = fc_h5_make_f16_type()) < 0) {
     st = fc_error_set(err, FC_EEXTERNAL, "%s: cannot build the HDF5 float16 type", path);
