@@ -89,6 +89,7 @@ typedef struct {
   const char *const *evidence_codes; /* NULL = FANTASIA's experimental set; {"all"} = keep every code */
   size_t n_evidence;
   int all_evidence;
+  int skip_bad_lines; /* 0 (default): a malformed annotation line is an error; 1: warn and skip it */
 } fc_build_opts;
 typedef struct {
   size_t sequences, proteins, annotations, go_terms, skipped_evidence, unknown_go, unknown_protein,

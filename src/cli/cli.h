@@ -16,5 +16,9 @@ int fc_cli_fail(const fc_error *err);
 int fc_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Handle -v / -q / --verbose / --quiet (may repeat). Returns 1 if argv[i] was consumed. */
 int fc_cli_verbosity_flag(const char *arg);
+/* Parse option value s of option opt as a whole integer / finite number in [lo, hi] into *out.
+ * Returns 0 on success; otherwise prints a usage error naming the option and returns 2. */
+int fc_cli_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int fc_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 
 #endif

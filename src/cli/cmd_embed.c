@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,23 +43,36 @@ int fc_cmd_embed(int argc, char **argv) {
   o.model = "kmer";
   o.dtype = FC_DTYPE_F32;
   int c;
+  long v;
   optind = 1;
   while ((c = getopt_long(argc, argv, "i:o:m:t:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'i': input = optarg; break;
     case 'o': output = optarg; break;
     case 'm': o.model = optarg; break;
-    case 'K': o.kmer_k = atoi(optarg); break;
+    case 'K':
+      if (fc_cli_long("embed", "--kmer-k", optarg, 1, 4, &v)) return 2;
+      o.kmer_k = (int)v;
+      break;
     case 'D':
       if (!strcmp(optarg, "f32")) o.dtype = FC_DTYPE_F32;
       else if (!strcmp(optarg, "f16")) o.dtype = FC_DTYPE_F16;
       else if (!strcmp(optarg, "f64")) o.dtype = FC_DTYPE_F64;
       else return fc_cli_usage_error("embed", "--dtype must be f32, f16 or f64, not '%s'", optarg);
       break;
-    case 'L': o.max_len = strtoull(optarg, NULL, 10); break;
-    case 'N': o.limit = strtoull(optarg, NULL, 10); break;
+    case 'L':
+      if (fc_cli_long("embed", "--max-length", optarg, 0, LONG_MAX, &v)) return 2;
+      o.max_len = (size_t)v;
+      break;
+    case 'N':
+      if (fc_cli_long("embed", "--limit", optarg, 0, LONG_MAX, &v)) return 2;
+      o.limit = (size_t)v;
+      break;
     case 'F': o.failed_tsv = optarg; break;
-    case 't': o.threads = atoi(optarg); break;
+    case 't':
+      if (fc_cli_long("embed", "--threads", optarg, 0, 4096, &v)) return 2;
+      o.threads = (int)v;
+      break;
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
     case 'h': help(stdout); return 0;

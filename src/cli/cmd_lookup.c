@@ -73,38 +73,58 @@ int fc_cmd_lookup(int argc, char **argv) {
   const char *xl[256], *il[256];
   fc_error err;
   fc_error_clear(&err);
-  int c;
+  int c, rc = 0;
+  long v;
   optind = 1;
   while ((c = getopt_long(argc, argv, "e:r:o:k:m:l:t:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'e': emb = optarg; break;
     case 'r': o.reference = optarg; break;
     case 'o': outdir = optarg; break;
-    case 'k': o.k = strtoull(optarg, NULL, 10); break;
-    case 'M':
-      if (fc_metric_parse(optarg, &o.metric, &err) != FC_OK) return fc_cli_fail(&err);
+    case 'k':
+      if ((rc = fc_cli_long("lookup", "-k/--k", optarg, 1, 10000, &v))) goto done;
+      o.k = (size_t)v;
       break;
-    case 'T': o.default_threshold = strtod(optarg, NULL); break;
+    case 'M':
+      if (fc_metric_parse(optarg, &o.metric, &err) != FC_OK) {
+        rc = fc_cli_fail(&err);
+        goto done;
+      }
+      break;
+    case 'T':
+      if ((rc = fc_cli_double("lookup", "--threshold", optarg, 0, HUGE_VAL, &o.default_threshold))) goto done;
+      break;
     case 'm': if (n_models < 32) models[n_models++] = optarg; break;
-    case 'l': if (n_layers < 32) layers[n_layers++] = atoi(optarg); break;
+    case 'l':
+      if ((rc = fc_cli_long("lookup", "--layer", optarg, -1, 100000, &v))) goto done;
+      if (n_layers < 32) layers[n_layers++] = (int)v;
+      break;
     case 'X': free(xbuf); xbuf = fc_strdup(optarg); o.n_tax_exclude = split_list(xbuf, xl, 256); o.tax_exclude = xl; break;
     case 'I': free(ibuf); ibuf = fc_strdup(optarg); o.n_tax_include = split_list(ibuf, il, 256); o.tax_include = il; break;
     case 'N': o.taxonomy_nodes = optarg; break;
     case 'S': o.exclude_self = 1; break;
-    case 'Y': o.max_identity = strtod(optarg, NULL); break;
-    case 'R': o.redundancy_identity = strtod(optarg, NULL); break;
-    case 'C': o.redundancy_coverage = strtod(optarg, NULL); break;
+    case 'Y':
+      if ((rc = fc_cli_double("lookup", "--max-identity", optarg, 0, 1, &o.max_identity))) goto done;
+      break;
+    case 'R':
+      if ((rc = fc_cli_double("lookup", "--redundancy-identity", optarg, 0, 1, &o.redundancy_identity))) goto done;
+      break;
+    case 'C':
+      if ((rc = fc_cli_double("lookup", "--redundancy-coverage", optarg, 0, 1, &o.redundancy_coverage))) goto done;
+      break;
     case 'A': oo.alignments = 1; break;
     case 'F': raw = optarg; break;
     case 'K': oo.keep_sequences = 1; break;
-    case 't': o.threads = oo.threads = atoi(optarg); break;
+    case 't':
+      if ((rc = fc_cli_long("lookup", "--threads", optarg, 0, 4096, &v))) goto done;
+      o.threads = oo.threads = (int)v;
+      break;
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
-    case 'h': help(stdout); free(xbuf); free(ibuf); return 0;
-    default: free(xbuf); free(ibuf); return fc_cli_usage_error("lookup", "bad option");
+    case 'h': help(stdout); goto done;
+    default: rc = fc_cli_usage_error("lookup", "bad option"); goto done;
     }
   }
-  int rc = 0;
   if (!emb || !o.reference || !outdir) {
     rc = fc_cli_usage_error("lookup", "--embeddings, --reference and --output-dir are required");
     goto done;

@@ -21,6 +21,7 @@ static void help(FILE *out) {
         "  --taxonomy FILE       optional TSV accession<TAB>taxonomy_id[<TAB>organism]\n"
         "  --evidence CODES      comma-separated evidence codes to keep, or 'all'\n"
         "                        [EXP,IDA,IPI,IMP,IGI,IEP,TAS,IC: FANTASIA's experimental set]\n"
+        "  --skip-bad-lines      warn about and skip malformed annotation lines [they are an error]\n"
         "  -o, --output FILE     the store to write (atomically)\n\n"
         "reference import-lite options:\n"
         "  --lookup-npz FILE --annotations-json FILE --accessions-json FILE -o, --output FILE\n\n"
@@ -39,7 +40,8 @@ static int cmd_build(int argc, char **argv) {
       {"fasta", required_argument, 0, 'f'},      {"annotations", required_argument, 0, 'a'},
       {"ontology", required_argument, 0, 'g'},   {"embeddings", required_argument, 0, 'e'},
       {"taxonomy", required_argument, 0, 'x'},   {"evidence", required_argument, 0, 'E'},
-      {"output", required_argument, 0, 'o'},     {"verbose", no_argument, 0, 'v'},
+      {"output", required_argument, 0, 'o'},     {"skip-bad-lines", no_argument, 0, 'B'},
+      {"verbose", no_argument, 0, 'v'},
       {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   fc_build_opts o;
@@ -56,6 +58,7 @@ static int cmd_build(int argc, char **argv) {
     case 'e': o.embeddings = optarg; break;
     case 'x': o.taxonomy_tsv = optarg; break;
     case 'o': o.output = optarg; break;
+    case 'B': o.skip_bad_lines = 1; break;
     case 'E':
       if (!strcmp(optarg, "all")) {
         o.all_evidence = 1;

@@ -1,7 +1,10 @@
 /* fantasia-c: command-line front end. Parses arguments, prints, maps errors to exit codes;
  * every piece of real work is a call into libfantasia. */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -49,6 +52,26 @@ int fc_cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\n(see: fantasia-c %s --help)\n", cmd);
   return 2;
+}
+
+int fc_cli_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || errno || v < lo || v > hi)
+    return fc_cli_usage_error(cmd, "%s must be a whole number in %ld..%ld, not '%s'", opt, lo, hi, s);
+  *out = v;
+  return 0;
+}
+
+int fc_cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+    return fc_cli_usage_error(cmd, "%s must be a number in %g..%g, not '%s'", opt, lo, hi, s);
+  *out = v;
+  return 0;
 }
 
 int fc_cli_verbosity_flag(const char *arg) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "embfile/h5util.h"
@@ -126,6 +127,47 @@ oom:
   return -1;
 }
 
+/* File access properties of the writer. Metadata-cache evictions are off, so HDF5 writes metadata only at
+ * the checkpoints (H5Fclose, see checkpoint()): a run killed between two checkpoints leaves on disk the
+ * consistent file of the last one, which a later run resumes. The cache then holds only the metadata of
+ * the objects written since the last checkpoint. new_file: also pin the HDF5 1.8 format. */
+static hid_t writer_fapl(int new_file) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return -1;
+  if (new_file && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) goto fail;
+  H5AC_cache_config_t cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl, &cfg) < 0) goto fail;
+  cfg.evictions_enabled = 0;
+  cfg.incr_mode = H5C_incr__off;
+  cfg.flash_incr_mode = H5C_flash_incr__off;
+  cfg.decr_mode = H5C_decr__off;
+  if (H5Pset_mdc_config(fapl, &cfg) < 0) goto fail;
+  return fapl;
+fail:
+  H5Pclose(fapl);
+  return -1;
+}
+
+/* Checkpoint: close the file (HDF5 writes all metadata and empties its cache) and reopen it. */
+static fc_status checkpoint(fc_embfile_writer *w, fc_error *err) {
+  char h5msg[256];
+  w->last_flush = fc_now_seconds();
+  if (H5Fclose(w->file) < 0) {
+    w->file = -1;
+    return fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
+  }
+  hid_t fapl = writer_fapl(0);
+  w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
+  if (fapl >= 0) H5Pclose(fapl);
+  if (w->file < 0)
+    return fc_error_set(err, FC_EIO, "%s: cannot reopen after a checkpoint (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
+  return FC_OK;
+}
+
 static void writer_free(fc_embfile_writer *w) {
   if (!w) return;
   if (w->f16 >= 0) H5Tclose(w->f16);
@@ -163,7 +205,7 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
   fc_h5quiet q;
   fc_h5quiet_begin(&q);
   fc_status st = FC_OK;
-  char h5msg[256];
+  char h5msg[256] = "";
   int have_partial = fc_file_exists(w->partial), have_path = fc_file_exists(path);
   int renamed = 0;
   if (have_partial && append && have_path) {
@@ -186,8 +228,50 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
     renamed = 1;
     have_partial = 1;
   }
+  if (have_partial && !renamed) {
+    /* held by another run? (HDF5 takes an flock on the files it opens for writing) */
+    int fd = open(w->partial, O_RDONLY);
+    /* a run killed a moment ago can still hold the lock: the kernel releases it asynchronously */
+    int busy = 0;
+    for (int tries = 0; fd >= 0 && tries < 10; tries++) {
+      busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+      if (!busy) break;
+      usleep(100000);
+    }
+    if (fd >= 0) close(fd); /* also drops our lock */
+    if (busy) {
+      st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (file is locked)", path,
+                        w->partial);
+      goto fail;
+    }
+    /* scanned read-only: on a damaged file, a read-write open and close would cut the file to the size
+     * HDF5 last recorded, destroying what a repair tool could still read */
+    hid_t ro = H5Fopen(w->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
+    herr_t r = -1;
+    scan_ctx sc = {w, 0};
+    if (ro >= 0) {
+      r = H5Lvisit(ro, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &sc);
+      if (r < 0 && !sc.oom) fc_h5_last_error(h5msg, sizeof h5msg);
+      H5Fclose(ro);
+    } else {
+      fc_h5_last_error(h5msg, sizeof h5msg);
+    }
+    if (sc.oom) {
+      st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", w->partial);
+      goto fail;
+    }
+    if (r < 0) {
+      st = fc_error_set(
+          err, FC_EFORMAT,
+          "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over", path,
+          w->partial, h5msg);
+      goto fail;
+    }
+  }
   if (have_partial) {
-    w->file = H5Fopen(w->partial, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t fapl = writer_fapl(0);
+    w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
       fc_h5_last_error(h5msg, sizeof h5msg);
       if (renamed) {
@@ -197,38 +281,65 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
         st = fc_error_set(err, FC_EIO, "%s: the unfinished %s is in use by another run (%s)", path,
                           w->partial, h5msg);
       } else {
-        st = fc_error_set(err, FC_EFORMAT,
-                          "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to "
-                          "start over",
-                          path, w->partial, h5msg);
+        st = fc_error_set(
+            err, FC_EFORMAT,
+            "%s: cannot resume from the unfinished %s: damaged HDF5 file (%s); delete it to start over", path,
+            w->partial, h5msg);
       }
       goto fail;
     }
-    scan_ctx sc = {w, 0};
-    if (H5Lvisit(w->file, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &sc) < 0) {
-      if (sc.oom)
-        st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", w->partial);
-      else
-        st = fc_error_set(err, FC_EFORMAT, "%s: cannot resume: damaged HDF5 file (%s)", w->partial,
-                          fc_h5_last_error(h5msg, sizeof h5msg));
-      H5Fclose(w->file);
-      w->file = -1;
-      if (renamed) (void)rename(w->partial, path);
-      goto fail;
+    if (renamed) {
+      scan_ctx sc = {w, 0};
+      if (H5Lvisit(w->file, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &sc) < 0) {
+        if (sc.oom)
+          st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", w->partial);
+        else
+          st = fc_error_set(err, FC_EFORMAT, "%s: cannot append: damaged HDF5 file (%s)", path,
+                            fc_h5_last_error(h5msg, sizeof h5msg));
+        H5Fclose(w->file);
+        w->file = -1;
+        (void)rename(w->partial, path);
+        goto fail;
+      }
     }
     if (w->n_embeddings)
       fc_log_info("%s: resuming %s with %zu embeddings already stored", path, w->partial, w->n_embeddings);
-  } else {
+  }
+  if (!have_partial) {
     /* HDF5 1.8 file format (readable by any HDF5 >= 1.8, i.e. every h5py since 2008): compact groups
      * keep their links in the object header instead of a B-tree + heap per group, which makes files
      * ~25 % smaller (5,000 x 1,024 f64: 62 -> 48 MB) and reading ~30 % faster. Files reopened for
      * resume or append keep the format they have. */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0)
-      w->file = H5Fcreate(w->partial, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    /* the empty file is made under <partial>.new and renamed, so <partial> never exists half made */
+    char *fresh = fc_sprintf("%s.new", w->partial);
+    if (!fresh) {
+      st = fc_error_set(err, FC_ENOMEM, "out of memory");
+      goto fail;
+    }
+    (void)unlink(fresh); /* left by a run killed right here */
+    hid_t fapl = writer_fapl(1);
+    hid_t f = fapl >= 0 ? H5Fcreate(fresh, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
+    if (f < 0 || H5Fclose(f) < 0) {
+      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial,
+                        fc_h5_last_error(h5msg, sizeof h5msg));
+      (void)unlink(fresh);
+      free(fresh);
+      goto fail;
+    }
+    if (rename(fresh, w->partial) != 0) {
+      st = fc_error_set(err, FC_EIO, "%s: cannot rename %s into place: %s", w->partial, fresh,
+                        strerror(errno));
+      (void)unlink(fresh);
+      free(fresh);
+      goto fail;
+    }
+    free(fresh);
+    fapl = writer_fapl(0);
+    w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
     if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
-      st = fc_error_set(err, FC_EIO, "%s: cannot create (%s)", w->partial,
+      st = fc_error_set(err, FC_EIO, "%s: cannot open after creating it (%s)", w->partial,
                         fc_h5_last_error(h5msg, sizeof h5msg));
       goto fail;
     }
@@ -467,13 +578,7 @@ fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, con
   fc_h5quiet q;
   fc_h5quiet_begin(&q);
   fc_status st = do_put(w, accession, sequence, model, layer, pooling, vec, dim, err);
-  if (st == FC_OK && fc_now_seconds() - w->last_flush >= FLUSH_INTERVAL_S) {
-    char h5msg[256];
-    if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-      st = fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial,
-                        fc_h5_last_error(h5msg, sizeof h5msg));
-    w->last_flush = fc_now_seconds();
-  }
+  if (st == FC_OK && fc_now_seconds() - w->last_flush >= FLUSH_INTERVAL_S) st = checkpoint(w, err);
   fc_h5quiet_end(&q);
   return st;
 }
@@ -482,12 +587,7 @@ fc_status fc_embfile_writer_flush(fc_embfile_writer *w, fc_error *err) {
   if (!w) return fc_error_set(err, FC_EINVAL, "fc_embfile_writer_flush: writer is NULL");
   fc_h5quiet q;
   fc_h5quiet_begin(&q);
-  char h5msg[256];
-  fc_status st = FC_OK;
-  if (H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-    st =
-        fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial, fc_h5_last_error(h5msg, sizeof h5msg));
-  w->last_flush = fc_now_seconds();
+  fc_status st = w->file >= 0 ? checkpoint(w, err) : fc_error_set(err, FC_EIO, "%s: not open", w->partial);
   fc_h5quiet_end(&q);
   return st;
 }

@@ -179,7 +179,7 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     ao.evidence_codes = codes;
     ao.n_evidence = ncodes;
   }
-  ao.strict = 0;
+  ao.strict = !o->skip_bad_lines;
   if ((st = fc_annot_read(o->annotations, &ao, &ann, err)) != FC_OK) goto out;
   if ((st = fc_go_load(o->ontology, &go, err)) != FC_OK) goto out;
   if ((st = fc_embfile_read(o->embeddings, &emb, err)) != FC_OK) goto out;

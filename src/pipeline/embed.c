@@ -55,12 +55,13 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
     goto out;
   }
   fc_progress *pg = fc_progress_start("embed kmer", s.n);
-  size_t done = 0;
+  size_t done = 0, kept = 0;
   for (size_t i = 0; i < s.n && st == FC_OK;) {
     size_t nb = 0;
     for (; i < s.n && nb < batch; i++) {
       if (fc_embfile_writer_has(w, s.rec[i].accession, "kmer", 0)) {
         done++;
+        kept++;
         continue;
       }
       bseq[nb] = s.rec[i].seq;
@@ -82,6 +83,7 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   free(blen);
   free(brec);
   if (st != FC_OK) goto out;
+  if (kept) fc_log_info("embed: %zu of %zu sequences were already in %s; %zu newly embedded", kept, s.n, out_h5, done - kept);
   st = fc_embfile_writer_close(w, 1, err);
   w = NULL;
   if (st != FC_OK) goto out;

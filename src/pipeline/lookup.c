@@ -474,9 +474,23 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
     st = run_block(&s, b, m, t, err);
     done_blocks++;
   }
-  if (st == FC_OK && done_blocks == 0)
-    st = fc_error_set(err, FC_ENOTFOUND,
-                      "no (model, layer) of the query embeddings matches the enabled models and layers");
+  if (st == FC_OK && done_blocks == 0) {
+    /* name what was asked and what the file has, so the message says which side is wrong */
+    char asked[256] = "", have[256] = "";
+    size_t na = 0, nh = 0;
+    for (size_t i = 0; o->models && i < o->n_models && na < sizeof asked; i++) {
+      const fc_lookup_model *m = &o->models[i];
+      if (!m->layers || !m->n_layers)
+        na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s", na ? ", " : "", m->name);
+      for (size_t l = 0; m->layers && l < m->n_layers && na < sizeof asked; l++)
+        na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s layer %d", na ? ", " : "", m->name, m->layers[l]);
+    }
+    for (size_t i = 0; i < queries->n_blocks && nh < sizeof have; i++)
+      nh += (size_t)snprintf(have + nh, sizeof have - nh, "%s%s layer %d", nh ? ", " : "", queries->blocks[i].model,
+                             queries->blocks[i].layer);
+    st = fc_error_set(err, FC_ENOTFOUND, "no (model, layer) of the query embeddings matches the enabled ones "
+                      "(asked: %s; the query file has: %s)", na ? asked : "all", nh ? have : "nothing");
+  }
   /* a requested (model, layer) that the query file lacks is an error, not a silent no-op */
   for (size_t i = 0; st == FC_OK && o->models && i < o->n_models; i++) {
     const fc_lookup_model *m = &o->models[i];
