@@ -233,8 +233,11 @@ static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block 
         row.gene_name = fc_raw_table_intern(t, pr->gene_name ? pr->gene_name : "");
         row.embedding_type_id = type_id;
         row.layer_index = b->layer;
-        row.distance = dist[j];
-        row.reliability_index = reliability(o->metric, dist[j]);
+        /* a cosine distance is >= 0 in exact arithmetic; rounding can leave -1e-16 for a self hit,
+         * which would print as -0.0000 */
+        double d = (o->metric == FC_METRIC_COSINE && dist[j] < 0) ? 0.0 : dist[j];
+        row.distance = d;
+        row.reliability_index = reliability(o->metric, d);
         row.query_idx = (int32_t)qidx;
         row.ref_idx = (int32_t)ridx;
         row.query_len = (int32_t)strlen(qseq);
