@@ -45,6 +45,7 @@ int fc_cmd_embed(int argc, char **argv) {
   int c;
   long v;
   optind = 1;
+  opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "i:o:m:t:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'i': input = optarg; break;
@@ -76,7 +77,7 @@ int fc_cmd_embed(int argc, char **argv) {
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
     case 'h': help(stdout); return 0;
-    default: return fc_cli_usage_error("embed", "bad option");
+    default: return fc_cli_usage_error("embed", "unknown option or missing value: %s", argv[optind - 1]);
     }
   }
   if (!input || !output) return fc_cli_usage_error("embed", "--input and --output are required");

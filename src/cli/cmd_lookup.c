@@ -76,6 +76,7 @@ int fc_cmd_lookup(int argc, char **argv) {
   int c, rc = 0;
   long v;
   optind = 1;
+  opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "e:r:o:k:m:l:t:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'e': emb = optarg; break;
@@ -122,7 +123,7 @@ int fc_cmd_lookup(int argc, char **argv) {
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
     case 'h': help(stdout); goto done;
-    default: rc = fc_cli_usage_error("lookup", "bad option"); goto done;
+    default: rc = fc_cli_usage_error("lookup", "unknown option or missing value: %s", argv[optind - 1]); goto done;
     }
   }
   if (!emb || !o.reference || !outdir) {

@@ -50,6 +50,7 @@ static int cmd_build(int argc, char **argv) {
   const char *codes[64];
   int c;
   optind = 1;
+  opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "o:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'f': o.fasta = optarg; break;
@@ -74,7 +75,7 @@ static int cmd_build(int argc, char **argv) {
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
     case 'h': help(stdout); free(codes_buf); return 0;
-    default: free(codes_buf); return fc_cli_usage_error("reference build", "bad option");
+    default: free(codes_buf); return fc_cli_usage_error("reference build", "unknown option or missing value: %s", argv[optind - 1]);
     }
   }
   if (!o.fasta || !o.annotations || !o.ontology || !o.embeddings || !o.output) {
@@ -109,6 +110,7 @@ static int cmd_import_lite(int argc, char **argv) {
   const char *npz = NULL, *ann = NULL, *acc = NULL, *out = NULL;
   int c;
   optind = 1;
+  opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "o:vqh", opts, NULL)) != -1) {
     switch (c) {
     case 'n': npz = optarg; break;
@@ -118,7 +120,7 @@ static int cmd_import_lite(int argc, char **argv) {
     case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
     case 'q': fc_log_set_level(FC_LOG_ERROR); break;
     case 'h': help(stdout); return 0;
-    default: return fc_cli_usage_error("reference import-lite", "bad option");
+    default: return fc_cli_usage_error("reference import-lite", "unknown option or missing value: %s", argv[optind - 1]);
     }
   }
   if (!npz || !ann || !out)

@@ -111,9 +111,9 @@ int fc_cmd_run(int argc, char **argv) {
   }
   /* check the inputs before making the experiment folder or spending time on embeddings */
   if (!fc_file_exists(c->input))
-    st = fc_error_set(&err, FC_ENOTFOUND, "input %s: no such file", c->input);
+    st = fc_error_set(&err, FC_EIO, "input %s: no such file", c->input);
   else if (!c->only_embedding && !fc_file_exists(c->reference))
-    st = fc_error_set(&err, FC_ENOTFOUND, "reference store %s: no such file", c->reference);
+    st = fc_error_set(&err, FC_EIO, "reference store %s: no such file", c->reference);
   if (st != FC_OK) {
     fc_config_free(c);
     return fc_cli_fail(&err);
