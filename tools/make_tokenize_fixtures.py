@@ -110,6 +110,13 @@ def main():
     tj = PreTrainedTokenizerFast(tokenizer_file=os.path.join(p4, "tokenizer.json"))
     golden["json_unigram"] = [{"text": c, "ids": tj(c)["input_ids"]} for c in cases]
 
+    # ---- tokenizer.json converted without legacy: Metaspace prepend_scheme "first"
+    p4b = d("json_unigram_first")
+    fast = T5TokenizerFast.from_pretrained(p3, from_slow=True, legacy=False)
+    fast.backend_tokenizer.save(os.path.join(p4b, "tokenizer.json"))
+    tj = PreTrainedTokenizerFast(tokenizer_file=os.path.join(p4b, "tokenizer.json"))
+    golden["json_unigram_first"] = [{"text": c, "ids": tj(c)["input_ids"]} for c in cases]
+
     # ---- tokenizer.json, ESM C style: character BPE without merges, template <cls> $A <eos>
     p5 = d("json_bpe")
     vocab = {t: i for i, t in enumerate(ESM_VOCAB[:31] + ["|", "<mask>"])}
