@@ -208,7 +208,8 @@ static const struct {
                 {"torch.BFloat16Storage", FC_TDT_BF16}, {"torch.DoubleStorage", FC_TDT_F64},
                 {"torch.LongStorage", FC_TDT_I64},      {"torch.IntStorage", FC_TDT_I32},
                 {"torch.ShortStorage", FC_TDT_I16},     {"torch.CharStorage", FC_TDT_I8},
-                {"torch.ByteStorage", FC_TDT_U8},       {"torch.BoolStorage", FC_TDT_BOOL}};
+                {"torch.ByteStorage", FC_TDT_U8},       {"torch.UntypedStorage", FC_TDT_U8},
+                {"torch.BoolStorage", FC_TDT_BOOL}};
 
 static int storage_dtype(const char *g, fc_tensor_dtype *t) {
   for (size_t i = 0; i < sizeof storages / sizeof storages[0]; i++)
