@@ -140,6 +140,10 @@ static void test_torch(void **state) {
   assert_int_equal(fc_weights_count(w), 7);
   assert_int_equal(check_against(w, plain, NULL), 7);
   fc_weights_close(w);
+  w = open_ok("model_zip64.bin", NULL); /* every size and offset through ZIP64 records */
+  assert_int_equal(check_against(w, views, NULL), 9);
+  assert_int_equal(fc_weights_get(w, "model.encoder.embed.weight")->mapped, 1);
+  fc_weights_close(w);
   w = open_ok("model_big.pt", NULL); /* byteorder "big" */
   assert_int_equal(check_against(w, views, NULL), 9);
   fc_weights_close(w);
@@ -179,6 +183,16 @@ static void test_normalise(void **state) {
     fc_weights_close(w);
   }
   cJSON_Delete(plain);
+  /* two names equal after normalisation */
+  static const char *const strip2[] = {"model.encoder.embed.", "lm_head.", NULL};
+  fc_weights_options o2 = {strip2, 0};
+  char *p = fx("model.safetensors");
+  fc_weights *w = NULL;
+  fc_error err = {0};
+  assert_int_equal(fc_weights_open(p, &o2, &w, &err), FC_EDUPLICATE);
+  assert_null(w);
+  assert_non_null(strstr(err.msg, "'weight'"));
+  free(p);
 }
 
 static void expect_fail(const char *rel, fc_status code, const char *needle) {

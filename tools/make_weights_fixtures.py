@@ -164,6 +164,33 @@ def torch_zip(path, root, obj, storages, protocol=2, byteorder="little"):
         add("version", "3\n")
 
 
+def zip64_copy(src, dst):
+    """Rewrites a zip so that every size and offset goes through ZIP64 records (as torch.save does for
+    files over 4 GiB): 0xFFFFFFFF in the 32-bit fields, the values in 0x0001 extra fields, a ZIP64
+    end-of-central-directory record and locator."""
+    import zlib
+    with zipfile.ZipFile(os.path.join(OUT, src)) as zf:
+        entries = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    out, central = bytearray(), bytearray()
+    for name, data in entries:
+        nb = name.encode()
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        off = len(out)
+        lx = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(nb), len(lx))
+        out += nb + lx + data
+        cx = struct.pack("<HHQQQ", 1, 24, len(data), len(data), off)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0x21, crc, 0xFFFFFFFF,
+                               0xFFFFFFFF, len(nb), len(cx), 0, 0, 0, 0, 0xFFFFFFFF) + nb + cx
+    cd_off = len(out)
+    out += central
+    z64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries), len(central), cd_off)
+    out += struct.pack("<IIQI", 0x07064B50, 0, z64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    write(dst, bytes(out))
+
+
 def torch_state(tensors, views=True, params=False):
     """State dict with one storage per tensor, plus (views=True) tied/strided views into them."""
     sd = collections.OrderedDict()
@@ -225,6 +252,7 @@ def main():
     # protocol 4 (FRAME, SHORT_BINUNICODE, STACK_GLOBAL, MEMOIZE), nn.Parameter values, root "archive"
     sd4, st4 = torch_state(TENSORS, views=False, params=True)
     torch_zip("model_p4.pth", "archive", {"model": sd4, "epoch": 3}, st4, protocol=4)
+    zip64_copy("pytorch_model.bin", "model_zip64.bin")
     # big-endian byteorder record
     sdb, stb = torch_state(TENSORS, views=True)
     torch_zip("model_big.pt", "model_big", sdb, stb, protocol=2, byteorder="big")
