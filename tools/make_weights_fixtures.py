@@ -311,8 +311,8 @@ def main():
                            ("unknown_opcode.bin", b"\x80\x02}q\x00\x8f."),
                            ("truncated_pickle.bin", pickle.dumps({"w": 1}, protocol=2)[:-3])]:
         with zipfile.ZipFile(os.path.join(bad, fname), "w", compression=zipfile.ZIP_STORED) as zf:
-            zf.writestr("archive/data.pkl", payload)
-            zf.writestr("archive/version", "3\n")
+            zf.writestr(zipfile.ZipInfo("archive/data.pkl", (2020, 1, 1, 0, 0, 0)), payload)
+            zf.writestr(zipfile.ZipInfo("archive/version", (2020, 1, 1, 0, 0, 0)), "3\n")
     # a storage view reaching past its storage
     s = Storage("0", "F32", encode("F32", [1, 2, 3]))
     o = collections.OrderedDict([("w", Tensor(s, 1, [2, 2], [2, 1]))])
@@ -327,8 +327,8 @@ def main():
     write("bad/truncated_zip.bin", z[: len(z) // 2])
     write("bad/torchscript.pt", open(os.path.join(OUT, "pytorch_model.bin"), "rb").read())
     with zipfile.ZipFile(os.path.join(bad, "torchscript.pt"), "w") as zf:
-        zf.writestr("m/data.pkl", b"\x80\x02}.")
-        zf.writestr("m/constants.pkl", b"\x80\x02).")
+        zf.writestr(zipfile.ZipInfo("m/data.pkl", (2020, 1, 1, 0, 0, 0)), b"\x80\x02}.")
+        zf.writestr(zipfile.ZipInfo("m/constants.pkl", (2020, 1, 1, 0, 0, 0)), b"\x80\x02).")
 
 
 if __name__ == "__main__":
