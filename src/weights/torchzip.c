@@ -746,7 +746,7 @@ static fc_status add_tensor(fc_weights *w, const char *name, const pv *tv, const
         (unsigned long long)snumel);
   t.numel = (size_t)numel;
   t.nbytes = t.numel * es;
-  const uint8_t *src = sbytes + (size_t)tv->off * es;
+  const uint8_t *src = numel ? sbytes + (size_t)tv->off * es : sbytes;
   if (contiguous && !bigendian) {
     t.data = src;
     t.mapped = 1;
