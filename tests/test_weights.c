@@ -151,6 +151,52 @@ static void test_torch(void **state) {
   cJSON_Delete(plain);
 }
 
+/* Files written by real torch.save (tools/make_weights_fixtures_torch.py, run where torch is installed). */
+static cJSON *load_real(const char *section) {
+  char *p = fx("real_torch/expected.json");
+  char *txt = NULL;
+  size_t len = 0;
+  assert_int_equal(fc_read_file(p, 0, &txt, &len, NULL), FC_OK);
+  free(p);
+  cJSON *root = cJSON_Parse(txt);
+  free(txt);
+  assert_non_null(root);
+  cJSON *s = cJSON_DetachItemFromObject(root, section);
+  cJSON_Delete(root);
+  assert_non_null(s);
+  return s;
+}
+
+static void test_real_torch(void **state) {
+  (void)state;
+  cJSON *sd = load_real("state_dict"), *params = load_real("params");
+  int n = cJSON_GetArraySize(sd);
+  const char *files[] = {"real_torch/pytorch_model.bin", "real_torch/p4.pth", "real_torch/nested.pt"};
+  for (int f = 0; f < 3; f++) {
+    fc_weights *w = open_ok(files[f], NULL);
+    assert_int_equal((int)fc_weights_count(w), n);
+    assert_int_equal(check_against(w, sd, NULL), n);
+    /* tied and contiguous tensors are used in place from the map, views are copied */
+    assert_int_equal(fc_weights_get(w, "lm_head.decoder.weight")->mapped, 1);
+    assert_int_equal(fc_weights_get(w, "esm.view.transposed")->mapped, 0);
+    assert_ptr_equal(fc_weights_get(w, "lm_head.decoder.weight")->data,
+                     fc_weights_get(w, "esm.embeddings.word_embeddings.weight")->data);
+    fc_weights_close(w);
+  }
+  fc_weights *w = open_ok("real_torch/params.pt", NULL); /* nn.Parameter values */
+  assert_int_equal(check_against(w, params, NULL), cJSON_GetArraySize(params));
+  fc_weights_close(w);
+  static const char *const strip[] = {"esm.", NULL};
+  fc_weights_options opt = {strip, 1};
+  w = open_ok("real_torch/pytorch_model.bin", &opt);
+  assert_non_null(fc_weights_get(w, "embeddings.word_embeddings.weight"));
+  assert_null(fc_weights_get(w, "lm_head.decoder.weight"));
+  assert_int_equal((int)fc_weights_count(w), n - 1);
+  fc_weights_close(w);
+  cJSON_Delete(sd);
+  cJSON_Delete(params);
+}
+
 static void test_normalise(void **state) {
   (void)state;
   static const char *const strip[] = {"model.", "esm.", "encoder.", NULL};
@@ -225,6 +271,7 @@ static void test_bad_files(void **state) {
   expect_fail("bad/index_missing_shard.safetensors.index.json", FC_EIO, "nope.safetensors");
   expect_fail("bad/index_malformed.safetensors.index.json", FC_EFORMAT, "malformed JSON");
   expect_fail("bad/legacy.pt", FC_EUNSUPPORTED, "legacy");
+  expect_fail("real_torch/legacy.pt", FC_EUNSUPPORTED, "legacy"); /* _use_new_zipfile_serialization=False */
   expect_fail("bad/unknown_global.bin", FC_EUNSUPPORTED, "system");
   expect_fail("bad/unknown_opcode.bin", FC_EUNSUPPORTED, "opcode 0x8f");
   expect_fail("bad/truncated_pickle.bin", FC_EFORMAT, "truncated pickle");
@@ -285,9 +332,13 @@ static void test_truncations_and_flips(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_safetensors), cmocka_unit_test(test_sharded),
-      cmocka_unit_test(test_torch),       cmocka_unit_test(test_normalise),
-      cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_truncations_and_flips),
+      cmocka_unit_test(test_safetensors),
+      cmocka_unit_test(test_sharded),
+      cmocka_unit_test(test_torch),
+      cmocka_unit_test(test_real_torch),
+      cmocka_unit_test(test_normalise),
+      cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_truncations_and_flips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
