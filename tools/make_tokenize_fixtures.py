@@ -103,6 +103,18 @@ def main():
              "MK[NLU]TA", "[NLU] MKT"]
     golden["ankh3"] = [{"text": c, "ids": tok(c)["input_ids"]} for c in cases]
 
+    # ---- the same spiece with [NLU]/[S2S] declared in special_tokens_map.json (split off before SentencePiece)
+    p3b = d("ankh3_special")
+    shutil.copy(os.path.join(p3, "spiece.model"), p3b)
+    with open(os.path.join(p3b, "special_tokens_map.json"), "w") as f:
+        json.dump({"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                   "additional_special_tokens": ["[NLU]", {"content": "[S2S]", "lstrip": False, "rstrip": False,
+                                                           "normalized": False, "single_word": False}]}, f)
+    with open(os.path.join(p3b, "tokenizer_config.json"), "w") as f:
+        json.dump({"extra_ids": 0, "additional_special_tokens": ["[NLU]", "[S2S]"]}, f)
+    tok = T5Tokenizer.from_pretrained(p3b, legacy=True)
+    golden["ankh3_special"] = [{"text": c, "ids": tok(c)["input_ids"]} for c in cases]
+
     # ---- tokenizer.json, Unigram + Metaspace (converted from the Ankh3-like slow tokenizer by transformers)
     p4 = d("json_unigram")
     fast = T5TokenizerFast.from_pretrained(p3, from_slow=True, legacy=True)
