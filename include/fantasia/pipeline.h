@@ -1,9 +1,9 @@
 /* fantasia.c — pipeline: the glue between the stage modules.
  *   stage A  fc_embed_fasta        FASTA -> embeddings.h5 (built-in kmer model here; PLMs plug in later)
  *   stage B  fc_lookup_run         embeddings.h5 x reference store -> raw rows (exact k-NN + GO transfer)
- *   stage C  fc_outputs_write      raw rows -> raw_results.tsv / CSV tree, summary.csv, TopGO, sequences.fasta
- *   build    fc_reference_build    FASTA + GO annotations + OBO + embeddings.h5 -> reference store
- * Everything the CLI runs is one of these calls. */
+ *   stage C  fc_outputs_write      raw rows -> raw_results.tsv / CSV tree, summary.csv, TopGO,
+ * sequences.fasta build    fc_reference_build    FASTA + GO annotations + OBO + embeddings.h5 -> reference
+ * store Everything the CLI runs is one of these calls. */
 #ifndef FANTASIA_PIPELINE_H
 #define FANTASIA_PIPELINE_H
 
@@ -21,12 +21,12 @@ extern "C" {
 
 /* ---------- stage A ---------- */
 typedef struct {
-  const char *model;     /* "kmer" (built-in). Other models: issue #3 */
-  int kmer_k;            /* default FC_KMER_DEFAULT_K */
-  size_t max_len;        /* 0 = no truncation */
-  size_t limit;          /* 0 = all records */
-  fc_dtype dtype;        /* dtype of the stored vectors (f32 default) */
-  const char *failed_tsv;/* where unprocessable sequences are listed (NULL = next to the output) */
+  const char *model;      /* "kmer" (built-in). Other models: issue #3 */
+  int kmer_k;             /* default FC_KMER_DEFAULT_K */
+  size_t max_len;         /* 0 = no truncation */
+  size_t limit;           /* 0 = all records */
+  fc_dtype dtype;         /* dtype of the stored vectors (f32 default) */
+  const char *failed_tsv; /* where unprocessable sequences are listed (NULL = next to the output) */
   int threads;
 } fc_embed_opts;
 /* Embeds every valid record of fasta into out_h5 (resumable: vectors already present are kept).
@@ -36,50 +36,53 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
 
 /* ---------- stage B ---------- */
 typedef struct {
-  const char *name;          /* config model name (case-insensitive match with the query file's type_<x>) */
-  int64_t type_id;           /* FANTASIA numeric id (also matched), 0 = unknown */
-  const int *layers;         /* NULL = every layer present */
+  const char *name;  /* config model name (case-insensitive match with the query file's type_<x>) */
+  int64_t type_id;   /* FANTASIA numeric id (also matched), 0 = unknown */
+  const int *layers; /* NULL = every layer present */
   size_t n_layers;
-  double threshold;          /* NAN = none */
+  double threshold; /* NAN = none */
 } fc_lookup_model;
 
 typedef struct {
-  const char *reference;             /* store path */
+  const char *reference; /* store path */
   fc_metric metric;
-  size_t k;                          /* limit_per_entry */
-  const fc_lookup_model *models;     /* NULL = every (model, layer) of the query file the store has */
+  size_t k;                      /* limit_per_entry */
+  const fc_lookup_model *models; /* NULL = every (model, layer) of the query file the store has */
   size_t n_models;
-  double default_threshold;          /* NAN = none; used for models without their own */
+  double default_threshold; /* NAN = none; used for models without their own */
   /* filters */
-  const char *const *tax_exclude; size_t n_tax_exclude;
-  const char *const *tax_include; size_t n_tax_include;
-  const char *taxonomy_nodes;        /* nodes.dmp: expand the lists to all descendants */
-  int exclude_self;                  /* drop donors with the query's sequence or accession */
-  double max_identity;               /* NAN = off; drop donors whose global identity to the query is above */
-  double redundancy_identity;        /* > 0: MMseqs2 cluster masking (FANTASIA 5.6) */
+  const char *const *tax_exclude;
+  size_t n_tax_exclude;
+  const char *const *tax_include;
+  size_t n_tax_include;
+  const char *taxonomy_nodes; /* nodes.dmp: expand the lists to all descendants */
+  int exclude_self;           /* drop donors with the query's sequence or accession */
+  double max_identity;        /* NAN = off; drop donors whose global identity to the query is above */
+  double redundancy_identity; /* > 0: MMseqs2 cluster masking (FANTASIA 5.6) */
   double redundancy_coverage;
   int redundancy_threads;
-  const char *work_dir;              /* where clusters.tsv goes (experiment folder) */
+  const char *work_dir; /* where clusters.tsv goes (experiment folder) */
   int threads;
-  size_t limit_queries;              /* 0 = all */
+  size_t limit_queries; /* 0 = all */
 } fc_lookup_opts;
 
 void fc_lookup_opts_init(fc_lookup_opts *o); /* defaults: cosine, k=1, no filters */
 
 /* Runs the lookup of every query block against its reference space and appends raw rows to table.
  * Hits expand to every protein sharing the reference sequence and each of its GO terms. */
-fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_raw_table *table, fc_error *err);
+fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_raw_table *table,
+                        fc_error *err);
 
 /* ---------- stage C ---------- */
 typedef struct {
-  const char *out_dir;               /* experiment folder */
-  int write_tsv;                     /* raw_results.tsv */
-  int write_csv_tree;                /* raw_results/<model>/layer_<k>/<acc>.csv (FANTASIA layout) */
+  const char *out_dir; /* experiment folder */
+  int write_tsv;       /* raw_results.tsv */
+  int write_csv_tree;  /* raw_results/<model>/layer_<k>/<acc>.csv (FANTASIA layout) */
   int keep_sequences;
-  int alignments;                    /* compute NW/SW metrics (parasail) */
+  int alignments; /* compute NW/SW metrics (parasail) */
   int precision;
   int threads;
-  const fc_summary_opts *summary;    /* NULL = FANTASIA's shipped defaults */
+  const fc_summary_opts *summary; /* NULL = FANTASIA's shipped defaults */
 } fc_outputs_opts;
 fc_status fc_outputs_write(fc_raw_table *table, const fc_outputs_opts *o, fc_error *err);
 

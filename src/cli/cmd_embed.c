@@ -30,12 +30,18 @@ static void help(FILE *out) {
 }
 
 int fc_cmd_embed(int argc, char **argv) {
-  static const struct option opts[] = {{"input", required_argument, 0, 'i'},   {"output", required_argument, 0, 'o'},
-                                       {"model", required_argument, 0, 'm'},   {"kmer-k", required_argument, 0, 'K'},
-                                       {"dtype", required_argument, 0, 'D'},   {"max-length", required_argument, 0, 'L'},
-                                       {"limit", required_argument, 0, 'N'},   {"failed", required_argument, 0, 'F'},
-                                       {"threads", required_argument, 0, 't'}, {"verbose", no_argument, 0, 'v'},
-                                       {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+  static const struct option opts[] = {{"input", required_argument, 0, 'i'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"kmer-k", required_argument, 0, 'K'},
+                                       {"dtype", required_argument, 0, 'D'},
+                                       {"max-length", required_argument, 0, 'L'},
+                                       {"limit", required_argument, 0, 'N'},
+                                       {"failed", required_argument, 0, 'F'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"verbose", no_argument, 0, 'v'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *input = NULL, *output = NULL;
   fc_embed_opts o;
@@ -48,18 +54,28 @@ int fc_cmd_embed(int argc, char **argv) {
   opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "i:o:m:t:vqh", opts, NULL)) != -1) {
     switch (c) {
-    case 'i': input = optarg; break;
-    case 'o': output = optarg; break;
-    case 'm': o.model = optarg; break;
+    case 'i':
+      input = optarg;
+      break;
+    case 'o':
+      output = optarg;
+      break;
+    case 'm':
+      o.model = optarg;
+      break;
     case 'K':
       if (fc_cli_long("embed", "--kmer-k", optarg, 1, 4, &v)) return 2;
       o.kmer_k = (int)v;
       break;
     case 'D':
-      if (!strcmp(optarg, "f32")) o.dtype = FC_DTYPE_F32;
-      else if (!strcmp(optarg, "f16")) o.dtype = FC_DTYPE_F16;
-      else if (!strcmp(optarg, "f64")) o.dtype = FC_DTYPE_F64;
-      else return fc_cli_usage_error("embed", "--dtype must be f32, f16 or f64, not '%s'", optarg);
+      if (!strcmp(optarg, "f32"))
+        o.dtype = FC_DTYPE_F32;
+      else if (!strcmp(optarg, "f16"))
+        o.dtype = FC_DTYPE_F16;
+      else if (!strcmp(optarg, "f64"))
+        o.dtype = FC_DTYPE_F64;
+      else
+        return fc_cli_usage_error("embed", "--dtype must be f32, f16 or f64, not '%s'", optarg);
       break;
     case 'L':
       if (fc_cli_long("embed", "--max-length", optarg, 0, LONG_MAX, &v)) return 2;
@@ -69,15 +85,24 @@ int fc_cmd_embed(int argc, char **argv) {
       if (fc_cli_long("embed", "--limit", optarg, 0, LONG_MAX, &v)) return 2;
       o.limit = (size_t)v;
       break;
-    case 'F': o.failed_tsv = optarg; break;
+    case 'F':
+      o.failed_tsv = optarg;
+      break;
     case 't':
       if (fc_cli_long("embed", "--threads", optarg, 0, 4096, &v)) return 2;
       o.threads = (int)v;
       break;
-    case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
-    case 'q': fc_log_set_level(FC_LOG_ERROR); break;
-    case 'h': help(stdout); return 0;
-    default: return fc_cli_usage_error("embed", "unknown option or missing value: %s", argv[optind - 1]);
+    case 'v':
+      fc_log_set_level(FC_LOG_DEBUG);
+      break;
+    case 'q':
+      fc_log_set_level(FC_LOG_ERROR);
+      break;
+    case 'h':
+      help(stdout);
+      return 0;
+    default:
+      return fc_cli_usage_error("embed", "unknown option or missing value: %s", argv[optind - 1]);
     }
   }
   if (!input || !output) return fc_cli_usage_error("embed", "--input and --output are required");

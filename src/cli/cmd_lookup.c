@@ -41,24 +41,35 @@ static void help(FILE *out) {
 
 static size_t split_list(char *s, const char **out, size_t max) {
   size_t n = 0;
-  for (char *tok = strtok(s, ", "); tok && n < max; tok = strtok(NULL, ", ")) out[n++] = tok;
+  for (char *tok = strtok(s, ", "); tok && n < max; tok = strtok(NULL, ", "))
+    out[n++] = tok;
   return n;
 }
 
 int fc_cmd_lookup(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"embeddings", required_argument, 0, 'e'},   {"reference", required_argument, 0, 'r'},
-      {"output-dir", required_argument, 0, 'o'},   {"k", required_argument, 0, 'k'},
-      {"metric", required_argument, 0, 'M'},       {"threshold", required_argument, 0, 'T'},
-      {"model", required_argument, 0, 'm'},        {"layer", required_argument, 0, 'l'},
-      {"exclude-taxa", required_argument, 0, 'X'}, {"include-taxa", required_argument, 0, 'I'},
-      {"taxonomy-nodes", required_argument, 0, 'N'}, {"exclude-self", no_argument, 0, 'S'},
-      {"max-identity", required_argument, 0, 'Y'}, {"redundancy-identity", required_argument, 0, 'R'},
-      {"redundancy-coverage", required_argument, 0, 'C'}, {"alignments", no_argument, 0, 'A'},
-      {"raw-format", required_argument, 0, 'F'},   {"keep-sequences", no_argument, 0, 'K'},
-      {"threads", required_argument, 0, 't'},      {"verbose", no_argument, 0, 'v'},
-      {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+  static const struct option opts[] = {{"embeddings", required_argument, 0, 'e'},
+                                       {"reference", required_argument, 0, 'r'},
+                                       {"output-dir", required_argument, 0, 'o'},
+                                       {"k", required_argument, 0, 'k'},
+                                       {"metric", required_argument, 0, 'M'},
+                                       {"threshold", required_argument, 0, 'T'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"layer", required_argument, 0, 'l'},
+                                       {"exclude-taxa", required_argument, 0, 'X'},
+                                       {"include-taxa", required_argument, 0, 'I'},
+                                       {"taxonomy-nodes", required_argument, 0, 'N'},
+                                       {"exclude-self", no_argument, 0, 'S'},
+                                       {"max-identity", required_argument, 0, 'Y'},
+                                       {"redundancy-identity", required_argument, 0, 'R'},
+                                       {"redundancy-coverage", required_argument, 0, 'C'},
+                                       {"alignments", no_argument, 0, 'A'},
+                                       {"raw-format", required_argument, 0, 'F'},
+                                       {"keep-sequences", no_argument, 0, 'K'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"verbose", no_argument, 0, 'v'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
   const char *emb = NULL, *outdir = NULL, *raw = "tsv";
   fc_lookup_opts o;
   fc_lookup_opts_init(&o);
@@ -79,9 +90,15 @@ int fc_cmd_lookup(int argc, char **argv) {
   opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "e:r:o:k:m:l:t:vqh", opts, NULL)) != -1) {
     switch (c) {
-    case 'e': emb = optarg; break;
-    case 'r': o.reference = optarg; break;
-    case 'o': outdir = optarg; break;
+    case 'e':
+      emb = optarg;
+      break;
+    case 'r':
+      o.reference = optarg;
+      break;
+    case 'o':
+      outdir = optarg;
+      break;
     case 'k':
       if ((rc = fc_cli_long("lookup", "-k/--k", optarg, 1, 10000, &v))) goto done;
       o.k = (size_t)v;
@@ -95,44 +112,79 @@ int fc_cmd_lookup(int argc, char **argv) {
     case 'T':
       if ((rc = fc_cli_double("lookup", "--threshold", optarg, 0, HUGE_VAL, &o.default_threshold))) goto done;
       break;
-    case 'm': if (n_models < 32) models[n_models++] = optarg; break;
+    case 'm':
+      if (n_models < 32) models[n_models++] = optarg;
+      break;
     case 'l':
       if ((rc = fc_cli_long("lookup", "--layer", optarg, -1, 100000, &v))) goto done;
       if (n_layers < 32) layers[n_layers++] = (int)v;
       break;
-    case 'X': free(xbuf); xbuf = fc_strdup(optarg); o.n_tax_exclude = split_list(xbuf, xl, 256); o.tax_exclude = xl; break;
-    case 'I': free(ibuf); ibuf = fc_strdup(optarg); o.n_tax_include = split_list(ibuf, il, 256); o.tax_include = il; break;
-    case 'N': o.taxonomy_nodes = optarg; break;
-    case 'S': o.exclude_self = 1; break;
+    case 'X':
+      free(xbuf);
+      xbuf = fc_strdup(optarg);
+      o.n_tax_exclude = split_list(xbuf, xl, 256);
+      o.tax_exclude = xl;
+      break;
+    case 'I':
+      free(ibuf);
+      ibuf = fc_strdup(optarg);
+      o.n_tax_include = split_list(ibuf, il, 256);
+      o.tax_include = il;
+      break;
+    case 'N':
+      o.taxonomy_nodes = optarg;
+      break;
+    case 'S':
+      o.exclude_self = 1;
+      break;
     case 'Y':
       if ((rc = fc_cli_double("lookup", "--max-identity", optarg, 0, 1, &o.max_identity))) goto done;
       break;
     case 'R':
-      if ((rc = fc_cli_double("lookup", "--redundancy-identity", optarg, 0, 1, &o.redundancy_identity))) goto done;
+      if ((rc = fc_cli_double("lookup", "--redundancy-identity", optarg, 0, 1, &o.redundancy_identity)))
+        goto done;
       break;
     case 'C':
-      if ((rc = fc_cli_double("lookup", "--redundancy-coverage", optarg, 0, 1, &o.redundancy_coverage))) goto done;
+      if ((rc = fc_cli_double("lookup", "--redundancy-coverage", optarg, 0, 1, &o.redundancy_coverage)))
+        goto done;
       break;
-    case 'A': oo.alignments = 1; break;
-    case 'F': raw = optarg; break;
-    case 'K': oo.keep_sequences = 1; break;
+    case 'A':
+      oo.alignments = 1;
+      break;
+    case 'F':
+      raw = optarg;
+      break;
+    case 'K':
+      oo.keep_sequences = 1;
+      break;
     case 't':
       if ((rc = fc_cli_long("lookup", "--threads", optarg, 0, 4096, &v))) goto done;
       o.threads = oo.threads = (int)v;
       break;
-    case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
-    case 'q': fc_log_set_level(FC_LOG_ERROR); break;
-    case 'h': help(stdout); goto done;
-    default: rc = fc_cli_usage_error("lookup", "unknown option or missing value: %s", argv[optind - 1]); goto done;
+    case 'v':
+      fc_log_set_level(FC_LOG_DEBUG);
+      break;
+    case 'q':
+      fc_log_set_level(FC_LOG_ERROR);
+      break;
+    case 'h':
+      help(stdout);
+      goto done;
+    default:
+      rc = fc_cli_usage_error("lookup", "unknown option or missing value: %s", argv[optind - 1]);
+      goto done;
     }
   }
   if (!emb || !o.reference || !outdir) {
     rc = fc_cli_usage_error("lookup", "--embeddings, --reference and --output-dir are required");
     goto done;
   }
-  if (!strcmp(raw, "tsv")) oo.write_tsv = 1;
-  else if (!strcmp(raw, "csv_tree")) oo.write_csv_tree = 1;
-  else if (!strcmp(raw, "both")) oo.write_tsv = oo.write_csv_tree = 1;
+  if (!strcmp(raw, "tsv"))
+    oo.write_tsv = 1;
+  else if (!strcmp(raw, "csv_tree"))
+    oo.write_csv_tree = 1;
+  else if (!strcmp(raw, "both"))
+    oo.write_tsv = oo.write_csv_tree = 1;
   else {
     rc = fc_cli_usage_error("lookup", "--raw-format must be tsv, csv_tree or both");
     goto done;
@@ -162,7 +214,8 @@ int fc_cmd_lookup(int argc, char **argv) {
   fc_raw_table *t = fc_raw_table_new();
   fc_status st = fc_lookup_run(&q, &o, t, &err);
   if (st == FC_OK) st = fc_outputs_write(t, &oo, &err);
-  if (st != FC_OK) rc = fc_cli_fail(&err);
+  if (st != FC_OK)
+    rc = fc_cli_fail(&err);
   else {
     fc_log_info("lookup: %zu raw rows; outputs in %s", fc_raw_table_size(t), outdir);
     printf("%s\n", outdir);

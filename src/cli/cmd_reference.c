@@ -29,7 +29,8 @@ static void help(FILE *out) {
         "examples:\n"
         "  fantasia-c reference build --fasta refs.fasta --annotations goa.gaf --ontology go.obo \\\n"
         "      --embeddings refs.h5 -o reference.db\n"
-        "  fantasia-c reference import-lite --lookup-npz lookup_table.npz --annotations-json annotations.json \\\n"
+        "  fantasia-c reference import-lite --lookup-npz lookup_table.npz --annotations-json "
+        "annotations.json \\\n"
         "      --accessions-json accessions.json -o lite.db\n"
         "  fantasia-c reference info reference.db\n",
         out);
@@ -37,13 +38,12 @@ static void help(FILE *out) {
 
 static int cmd_build(int argc, char **argv) {
   static const struct option opts[] = {
-      {"fasta", required_argument, 0, 'f'},      {"annotations", required_argument, 0, 'a'},
-      {"ontology", required_argument, 0, 'g'},   {"embeddings", required_argument, 0, 'e'},
-      {"taxonomy", required_argument, 0, 'x'},   {"evidence", required_argument, 0, 'E'},
-      {"output", required_argument, 0, 'o'},     {"skip-bad-lines", no_argument, 0, 'B'},
-      {"verbose", no_argument, 0, 'v'},
-      {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"fasta", required_argument, 0, 'f'},    {"annotations", required_argument, 0, 'a'},
+      {"ontology", required_argument, 0, 'g'}, {"embeddings", required_argument, 0, 'e'},
+      {"taxonomy", required_argument, 0, 'x'}, {"evidence", required_argument, 0, 'E'},
+      {"output", required_argument, 0, 'o'},   {"skip-bad-lines", no_argument, 0, 'B'},
+      {"verbose", no_argument, 0, 'v'},        {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
   fc_build_opts o;
   memset(&o, 0, sizeof o);
   char *codes_buf = NULL;
@@ -53,13 +53,27 @@ static int cmd_build(int argc, char **argv) {
   opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "o:vqh", opts, NULL)) != -1) {
     switch (c) {
-    case 'f': o.fasta = optarg; break;
-    case 'a': o.annotations = optarg; break;
-    case 'g': o.ontology = optarg; break;
-    case 'e': o.embeddings = optarg; break;
-    case 'x': o.taxonomy_tsv = optarg; break;
-    case 'o': o.output = optarg; break;
-    case 'B': o.skip_bad_lines = 1; break;
+    case 'f':
+      o.fasta = optarg;
+      break;
+    case 'a':
+      o.annotations = optarg;
+      break;
+    case 'g':
+      o.ontology = optarg;
+      break;
+    case 'e':
+      o.embeddings = optarg;
+      break;
+    case 'x':
+      o.taxonomy_tsv = optarg;
+      break;
+    case 'o':
+      o.output = optarg;
+      break;
+    case 'B':
+      o.skip_bad_lines = 1;
+      break;
     case 'E':
       if (!strcmp(optarg, "all")) {
         o.all_evidence = 1;
@@ -72,15 +86,25 @@ static int cmd_build(int argc, char **argv) {
         codes[o.n_evidence++] = tok;
       o.evidence_codes = codes;
       break;
-    case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
-    case 'q': fc_log_set_level(FC_LOG_ERROR); break;
-    case 'h': help(stdout); free(codes_buf); return 0;
-    default: free(codes_buf); return fc_cli_usage_error("reference build", "unknown option or missing value: %s", argv[optind - 1]);
+    case 'v':
+      fc_log_set_level(FC_LOG_DEBUG);
+      break;
+    case 'q':
+      fc_log_set_level(FC_LOG_ERROR);
+      break;
+    case 'h':
+      help(stdout);
+      free(codes_buf);
+      return 0;
+    default:
+      free(codes_buf);
+      return fc_cli_usage_error("reference build", "unknown option or missing value: %s", argv[optind - 1]);
     }
   }
   if (!o.fasta || !o.annotations || !o.ontology || !o.embeddings || !o.output) {
     free(codes_buf);
-    return fc_cli_usage_error("reference build", "--fasta, --annotations, --ontology, --embeddings and --output are required");
+    return fc_cli_usage_error("reference build",
+                              "--fasta, --annotations, --ontology, --embeddings and --output are required");
   }
   fc_error err;
   fc_error_clear(&err);
@@ -88,12 +112,14 @@ static int cmd_build(int argc, char **argv) {
   fc_status st = fc_reference_build(&o, &rep, &err);
   free(codes_buf);
   if (st != FC_OK) return fc_cli_fail(&err);
-  fc_log_info("reference build: %s: %zu sequences, %zu proteins, %zu annotations on %zu GO terms, %zu embedding spaces",
+  fc_log_info("reference build: %s: %zu sequences, %zu proteins, %zu annotations on %zu GO terms, %zu "
+              "embedding spaces",
               o.output, rep.sequences, rep.proteins, rep.annotations, rep.go_terms, rep.spaces);
   if (rep.skipped_evidence || rep.unknown_go || rep.unknown_protein)
-    fc_log_info("reference build: left out %zu annotations by evidence code, %zu with unknown/obsolete GO terms, "
-                "%zu for proteins not in the FASTA",
-                rep.skipped_evidence, rep.unknown_go, rep.unknown_protein);
+    fc_log_info(
+        "reference build: left out %zu annotations by evidence code, %zu with unknown/obsolete GO terms, "
+        "%zu for proteins not in the FASTA",
+        rep.skipped_evidence, rep.unknown_go, rep.unknown_protein);
   printf("%s\n", o.output);
   return 0;
 }
@@ -113,18 +139,35 @@ static int cmd_import_lite(int argc, char **argv) {
   opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "o:vqh", opts, NULL)) != -1) {
     switch (c) {
-    case 'n': npz = optarg; break;
-    case 'a': ann = optarg; break;
-    case 'c': acc = optarg; break;
-    case 'o': out = optarg; break;
-    case 'v': fc_log_set_level(FC_LOG_DEBUG); break;
-    case 'q': fc_log_set_level(FC_LOG_ERROR); break;
-    case 'h': help(stdout); return 0;
-    default: return fc_cli_usage_error("reference import-lite", "unknown option or missing value: %s", argv[optind - 1]);
+    case 'n':
+      npz = optarg;
+      break;
+    case 'a':
+      ann = optarg;
+      break;
+    case 'c':
+      acc = optarg;
+      break;
+    case 'o':
+      out = optarg;
+      break;
+    case 'v':
+      fc_log_set_level(FC_LOG_DEBUG);
+      break;
+    case 'q':
+      fc_log_set_level(FC_LOG_ERROR);
+      break;
+    case 'h':
+      help(stdout);
+      return 0;
+    default:
+      return fc_cli_usage_error("reference import-lite", "unknown option or missing value: %s",
+                                argv[optind - 1]);
     }
   }
   if (!npz || !ann || !out)
-    return fc_cli_usage_error("reference import-lite", "--lookup-npz, --annotations-json and --output are required");
+    return fc_cli_usage_error("reference import-lite",
+                              "--lookup-npz, --annotations-json and --output are required");
   fc_error err;
   fc_error_clear(&err);
   if (fc_refdb_import_lite(npz, ann, acc, out, NULL, &err) != FC_OK) return fc_cli_fail(&err);
@@ -165,11 +208,12 @@ static int cmd_info(int argc, char **argv) {
   printf("\n\nembedding spaces (model, layer, dimensions, rows, pooling):\n");
   for (size_t i = 0; i < in.n_spaces; i++) {
     const fc_refdb_space *sp = &in.spaces[i];
-    printf("  %-14s type_id %-3lld layer %-3d dim %-6zu rows %-9zu pooling %s\n", sp->name, (long long)sp->type_id,
-           sp->layer, sp->dim, sp->n_rows, sp->pooling ? sp->pooling : "-");
+    printf("  %-14s type_id %-3lld layer %-3d dim %-6zu rows %-9zu pooling %s\n", sp->name,
+           (long long)sp->type_id, sp->layer, sp->dim, sp->n_rows, sp->pooling ? sp->pooling : "-");
   }
   printf("\nprovenance:\n");
-  for (size_t i = 0; i < in.n_meta; i++) printf("  %-20s %s\n", in.meta[i].key, in.meta[i].value);
+  for (size_t i = 0; i < in.n_meta; i++)
+    printf("  %-20s %s\n", in.meta[i].key, in.meta[i].value);
   fc_refdb_info_free(&in);
   fc_refdb_close(db, 0, NULL);
   return 0;

@@ -18,18 +18,21 @@ static void help(FILE *out) {
         "  --only_embedding --device --length_filter --sequence_queue_package --limit_per_entry\n"
         "  --redundancy_identity/--redundancy_filter --redundancy_coverage/--alignment_coverage --threads\n"
         "  --taxonomy_ids_to_exclude --taxonomy_ids_included_exclusively --get_descendants\n"
-        "fantasia.c's flags: --reference STORE --distance_metric cosine|euclidean --raw_format tsv|csv_tree|both\n"
+        "fantasia.c's flags: --reference STORE --distance_metric cosine|euclidean --raw_format "
+        "tsv|csv_tree|both\n"
         "  --alignments true|false --exclude_self true|false --taxonomy_nodes nodes.dmp\n"
         "Any other --key value sets a top-level key; --a.b.c value sets a nested key.\n"
         "See docs/configuration.md for every key.\n\n"
         "examples:\n"
         "  fantasia-c run --config demo/config.yaml\n"
-        "  fantasia-c run --config demo/config.yaml --only_lookup true --input old/embeddings.h5 --limit_per_entry 5\n",
+        "  fantasia-c run --config demo/config.yaml --only_lookup true --input old/embeddings.h5 "
+        "--limit_per_entry 5\n",
         out);
 }
 
 /* summary options from the config's postprocess.summary block */
-static fc_status summary_from_config(const fc_run_config *c, int have_alignments, fc_summary_opts *so, fc_error *err) {
+static fc_status summary_from_config(const fc_run_config *c, int have_alignments, fc_summary_opts *so,
+                                     fc_error *err) {
   fc_summary_opts_init(so);
   so->include_counts = c->include_counts;
   so->precision = c->precision;
@@ -44,7 +47,8 @@ static fc_status summary_from_config(const fc_run_config *c, int have_alignments
     int needs_alignment = !strncmp(m->metric, "identity", 8) || !strncmp(m->metric, "similarity", 10) ||
                           !strncmp(m->metric, "alignment_", 10) || !strncmp(m->metric, "gaps_", 5);
     if (needs_alignment && !have_alignments) {
-      fc_log_info("summary: metric '%s' needs alignments (postprocess.alignments is off): left out", m->metric);
+      fc_log_info("summary: metric '%s' needs alignments (postprocess.alignments is off): left out",
+                  m->metric);
       continue;
     }
     st = fc_summary_opts_add_metric(so, m->metric, (const char *const *)m->funs, m->n_funs);
@@ -142,16 +146,18 @@ int fc_cmd_run(int argc, char **argv) {
       if (!m->enabled) continue;
       const char *kind = m->path ? m->path : m->name;
       if (strcasecmp(kind, "kmer") != 0) {
-        st = fc_error_set(&err, FC_EUNSUPPORTED,
-                          "model '%s': protein language models are not available in this build yet; "
-                          "use only_lookup with embeddings computed by FANTASIA, or the built-in 'kmer' model",
-                          m->name);
+        st =
+            fc_error_set(&err, FC_EUNSUPPORTED,
+                         "model '%s': protein language models are not available in this build yet; "
+                         "use only_lookup with embeddings computed by FANTASIA, or the built-in 'kmer' model",
+                         m->name);
         break;
       }
       for (size_t l = 0; l < m->n_layers; l++)
         if (m->layers[l] != 0) {
-          st = fc_error_set(&err, FC_EINVAL, "model %s: the kmer model has only layer 0 (layer_index %d asked)",
-                            m->name, m->layers[l]);
+          st = fc_error_set(&err, FC_EINVAL,
+                            "model %s: the kmer model has only layer 0 (layer_index %d asked)", m->name,
+                            m->layers[l]);
           break;
         }
       if (st != FC_OK) break;
@@ -167,7 +173,8 @@ int fc_cmd_run(int argc, char **argv) {
       size_t done = 0, nfail = 0;
       st = fc_embed_fasta(c->input, h5, &eo, &done, &nfail, &err);
       free(failed);
-      if (st == FC_OK) fc_log_info("run: stage A: %zu sequences embedded (%s), %zu failed", done, m->name, nfail);
+      if (st == FC_OK)
+        fc_log_info("run: stage A: %zu sequences embedded (%s), %zu failed", done, m->name, nfail);
     }
     if (st == FC_OK && !fc_file_exists(h5))
       st = fc_error_set(&err, FC_ENOTFOUND, "%s: no embeddings were produced", h5);
@@ -234,8 +241,10 @@ out:
   free(lm);
   free(h5);
   int rc = 0;
-  if (st != FC_OK) rc = fc_cli_fail(&err);
-  else printf("%s\n", c->experiment_path);
+  if (st != FC_OK)
+    rc = fc_cli_fail(&err);
+  else
+    printf("%s\n", c->experiment_path);
   fc_config_free(c);
   return rc;
 }

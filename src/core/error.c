@@ -26,29 +26,44 @@ void fc_error_clear(fc_error *err) {
 
 const char *fc_status_name(fc_status code) {
   switch (code) {
-  case FC_OK: return "ok";
-  case FC_EINVAL: return "invalid input";
-  case FC_EIO: return "i/o error";
-  case FC_ENOMEM: return "out of memory";
-  case FC_EFORMAT: return "malformed file";
-  case FC_ENOTFOUND: return "not found";
-  case FC_EUNSUPPORTED: return "unsupported";
-  case FC_EEXTERNAL: return "external tool failed";
-  case FC_EMISMATCH: return "mismatch";
-  case FC_EDUPLICATE: return "duplicate";
+  case FC_OK:
+    return "ok";
+  case FC_EINVAL:
+    return "invalid input";
+  case FC_EIO:
+    return "i/o error";
+  case FC_ENOMEM:
+    return "out of memory";
+  case FC_EFORMAT:
+    return "malformed file";
+  case FC_ENOTFOUND:
+    return "not found";
+  case FC_EUNSUPPORTED:
+    return "unsupported";
+  case FC_EEXTERNAL:
+    return "external tool failed";
+  case FC_EMISMATCH:
+    return "mismatch";
+  case FC_EDUPLICATE:
+    return "duplicate";
   }
   return "unknown error";
 }
 
 int fc_status_exit_code(fc_status code) {
   switch (code) {
-  case FC_OK: return 0;
+  case FC_OK:
+    return 0;
   case FC_EINVAL:
   case FC_ENOTFOUND:
   case FC_EMISMATCH:
-  case FC_EDUPLICATE: return 2;
-  case FC_EIO: return 3;
-  case FC_EFORMAT: return 4;
-  default: return 1;
+  case FC_EDUPLICATE:
+    return 2;
+  case FC_EIO:
+    return 3;
+  case FC_EFORMAT:
+    return 4;
+  default:
+    return 1;
   }
 }

@@ -71,7 +71,9 @@ fc_status fc_mkdir_p(const char *path, fc_error *err) {
   return FC_OK;
 }
 
-char *fc_tmp_path_for(const char *path) { return fc_sprintf("%s.tmp.%ld", path, (long)getpid()); }
+char *fc_tmp_path_for(const char *path) {
+  return fc_sprintf("%s.tmp.%ld", path, (long)getpid());
+}
 
 fc_status fc_commit_tmp(const char *tmp_path, const char *path, fc_error *err) {
   int fd = open(tmp_path, O_RDONLY);
@@ -80,7 +82,8 @@ fc_status fc_commit_tmp(const char *tmp_path, const char *path, fc_error *err) {
     close(fd);
   }
   if (rename(tmp_path, path) != 0) {
-    fc_status st = fc_error_set(err, FC_EIO, "%s: cannot rename temporary file into place: %s", path, strerror(errno));
+    fc_status st =
+        fc_error_set(err, FC_EIO, "%s: cannot rename temporary file into place: %s", path, strerror(errno));
     unlink(tmp_path);
     return st;
   }
@@ -118,7 +121,8 @@ fc_status fc_atomic_commit(fc_atomic_file *f, fc_error *err) {
     st = fc_error_set(err, FC_EIO, "%s: write failed: %s", f->path, strerror(saved ? saved : EIO));
     unlink(f->tmp_path);
   } else if (rename(f->tmp_path, f->path) != 0) {
-    st = fc_error_set(err, FC_EIO, "%s: cannot rename temporary file into place: %s", f->path, strerror(errno));
+    st = fc_error_set(err, FC_EIO, "%s: cannot rename temporary file into place: %s", f->path,
+                      strerror(errno));
     unlink(f->tmp_path);
   }
   free(f->path);
@@ -221,4 +225,6 @@ void *fc_aligned_alloc(size_t bytes) {
   return p;
 }
 
-void fc_aligned_free(void *p) { free(p); }
+void fc_aligned_free(void *p) {
+  free(p);
+}

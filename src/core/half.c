@@ -26,7 +26,7 @@ uint16_t fc_f32_to_f16(float f) {
     return (uint16_t)(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u | ((absx >> 13) & 0x3ffu) : 0));
   if (absx >= 0x477ff000u) /* >= 65520 rounds to inf */
     return (uint16_t)(sign | 0x7c00u);
-  if (absx < 0x38800000u) { /* subnormal half or zero: value < 2^-14 */
+  if (absx < 0x38800000u) {              /* subnormal half or zero: value < 2^-14 */
     if (absx < 0x33000000u) return sign; /* < 2^-25 rounds to zero (2^-25 exactly ties to even 0) */
     uint32_t e = absx >> 23;
     uint32_t m = (absx & 0x7fffffu) | 0x800000u;
@@ -62,7 +62,8 @@ float fc_f16_to_f32(uint16_t h) {
 
 /* Scalar twin of the F16C path below; tests compare the two. */
 void fc_f16_to_f32_array_scalar(const uint16_t *src, float *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = fc_f16_to_f32(src[i]);
+  for (size_t i = 0; i < n; i++)
+    dst[i] = fc_f16_to_f32(src[i]);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -72,7 +73,8 @@ __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(v));
   }
-  for (; i < n; i++) dst[i] = fc_f16_to_f32(src[i]);
+  for (; i < n; i++)
+    dst[i] = fc_f16_to_f32(src[i]);
 }
 #endif
 
@@ -87,7 +89,8 @@ void fc_f16_to_f32_array(const uint16_t *src, float *dst, size_t n) {
 }
 
 void fc_f32_to_f16_array(const float *src, uint16_t *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = fc_f32_to_f16(src[i]);
+  for (size_t i = 0; i < n; i++)
+    dst[i] = fc_f32_to_f16(src[i]);
 }
 
 uint16_t fc_f32_to_bf16(float f) {
@@ -98,4 +101,6 @@ uint16_t fc_f32_to_bf16(float f) {
   return (uint16_t)(x >> 16);
 }
 
-float fc_bf16_to_f32(uint16_t h) { return u2f((uint32_t)h << 16); }
+float fc_bf16_to_f32(uint16_t h) {
+  return u2f((uint32_t)h << 16);
+}

@@ -7,8 +7,12 @@
 static fc_log_level g_level = FC_LOG_INFO;
 static pthread_mutex_t g_log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
-void fc_log_set_level(fc_log_level level) { g_level = level; }
-fc_log_level fc_log_get_level(void) { return g_level; }
+void fc_log_set_level(fc_log_level level) {
+  g_level = level;
+}
+fc_log_level fc_log_get_level(void) {
+  return g_level;
+}
 
 void fc_log(fc_log_level level, const char *fmt, ...) {
   if (level > g_level) return;

@@ -22,7 +22,8 @@ static void draw(fc_progress *p, int final) {
   if (frac > 1.0) frac = 1.0;
   int width = 30, fill = (int)(frac * width);
   char bar[40];
-  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+  for (int i = 0; i < width; i++)
+    bar[i] = i < fill ? '#' : '.';
   bar[width] = '\0';
   double eta = (p->done && p->done < p->total) ? el * (double)(p->total - p->done) / (double)p->done : 0;
   fprintf(stderr, "\r%-24s [%s] %3.0f%% %llu/%llu %.0fs eta %.0fs ", p->label, bar, frac * 100.0,

@@ -20,7 +20,8 @@ uint64_t fc_hash_bytes(const void *data, size_t len) {
 fc_status fc_strmap_init(fc_strmap *m, size_t expected) {
   memset(m, 0, sizeof *m);
   size_t cap = 16;
-  while (cap < expected * 2 + 1) cap <<= 1;
+  while (cap < expected * 2 + 1)
+    cap <<= 1;
   m->keys = calloc(cap, sizeof *m->keys);
   m->lens = calloc(cap, sizeof *m->lens);
   m->vals = calloc(cap, sizeof *m->vals);

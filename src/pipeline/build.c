@@ -106,8 +106,8 @@ static fc_status read_taxonomy_tsv(const char *path, char **buf, fc_strmap *m, t
       char *t1 = strchr(line, '\t');
       if (!t1) {
         free(r);
-        return fc_error_set(err, FC_EFORMAT, "%s:%zu: expected 'accession<TAB>taxonomy_id[<TAB>organism]'", path,
-                            line_no);
+        return fc_error_set(err, FC_EFORMAT, "%s:%zu: expected 'accession<TAB>taxonomy_id[<TAB>organism]'",
+                            path, line_no);
       }
       *t1 = '\0';
       char *t2 = strchr(t1 + 1, '\t');
@@ -115,7 +115,8 @@ static fc_status read_taxonomy_tsv(const char *path, char **buf, fc_strmap *m, t
       for (char *c = t1 + 1; *c; c++)
         if (!isdigit((unsigned char)*c)) {
           free(r);
-          return fc_error_set(err, FC_EFORMAT, "%s:%zu: taxonomy id '%s' is not numeric", path, line_no, t1 + 1);
+          return fc_error_set(err, FC_EFORMAT, "%s:%zu: taxonomy id '%s' is not numeric", path, line_no,
+                              t1 + 1);
         }
       if (cnt == cap) {
         cap *= 2;
@@ -135,7 +136,9 @@ static fc_status read_taxonomy_tsv(const char *path, char **buf, fc_strmap *m, t
 fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_error *err) {
   memset(rep, 0, sizeof *rep);
   if (!o->fasta || !o->annotations || !o->ontology || !o->embeddings || !o->output)
-    return fc_error_set(err, FC_EINVAL, "reference build needs --fasta, --annotations, --ontology, --embeddings and --output");
+    return fc_error_set(
+        err, FC_EINVAL,
+        "reference build needs --fasta, --annotations, --ontology, --embeddings and --output");
   fc_seqset seqs;
   memset(&seqs, 0, sizeof seqs);
   fc_annot_set ann;
@@ -161,7 +164,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   fc_status st = fc_fasta_read(o->fasta, NULL, &seqs, err);
   if (st != FC_OK) goto out;
   if (seqs.n_issues) {
-    fc_log_warn("reference build: %zu FASTA records of %s were not usable and are left out:", seqs.n_issues, o->fasta);
+    fc_log_warn("reference build: %zu FASTA records of %s were not usable and are left out:", seqs.n_issues,
+                o->fasta);
     for (size_t i = 0; i < seqs.n_issues; i++)
       fc_log_warn("  %s (line %zu): %s", seqs.issues[i].id ? seqs.issues[i].id : "?", seqs.issues[i].line,
                   seqs.issues[i].reason);
@@ -173,7 +177,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   if (!o->all_evidence && !codes) {
     codes = fc_experimental_evidence_codes;
     ncodes = 0;
-    while (codes[ncodes]) ncodes++;
+    while (codes[ncodes])
+      ncodes++;
   }
   if (!o->all_evidence) {
     ao.evidence_codes = codes;
@@ -183,7 +188,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   if ((st = fc_annot_read(o->annotations, &ao, &ann, err)) != FC_OK) goto out;
   if ((st = fc_go_load(o->ontology, &go, err)) != FC_OK) goto out;
   if ((st = fc_embfile_read(o->embeddings, &emb, err)) != FC_OK) goto out;
-  if (o->taxonomy_tsv && (st = read_taxonomy_tsv(o->taxonomy_tsv, &taxbuf, &taxmap, &tax, &ntax, err)) != FC_OK)
+  if (o->taxonomy_tsv &&
+      (st = read_taxonomy_tsv(o->taxonomy_tsv, &taxbuf, &taxmap, &tax, &ntax, err)) != FC_OK)
     goto out;
   if ((st = fc_refdb_create(o->output, &db, err)) != FC_OK) goto out;
 
@@ -206,10 +212,13 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     int64_t ti;
     if (!taxid && (fc_strmap_get(&gaf_taxon, hi[i].accession, strlen(hi[i].accession), &ti) ||
                    fc_strmap_get(&gaf_taxon, r->id, strlen(r->id), &ti)))
-      taxid = *ann.rows[ti].taxon ? ann.rows[ti].taxon : NULL; /* GAF column 13 when the FASTA header has no OX= */
+      taxid = *ann.rows[ti].taxon ? ann.rows[ti].taxon
+                                  : NULL; /* GAF column 13 when the FASTA header has no OX= */
     const char *gene = hi[i].gene;
-    if (!gene && (fc_strmap_get(&gaf_taxon, hi[i].accession, strlen(hi[i].accession), &ti) ||
-                  fc_strmap_get(&gaf_taxon, r->id, strlen(r->id), &ti)) && *ann.rows[ti].symbol)
+    if (!gene &&
+        (fc_strmap_get(&gaf_taxon, hi[i].accession, strlen(hi[i].accession), &ti) ||
+         fc_strmap_get(&gaf_taxon, r->id, strlen(r->id), &ti)) &&
+        *ann.rows[ti].symbol)
       gene = ann.rows[ti].symbol; /* GAF column 3 when the header has no GN= */
     if (ntax && (fc_strmap_get(&taxmap, hi[i].accession, strlen(hi[i].accession), &ti) ||
                  fc_strmap_get(&taxmap, r->id, strlen(r->id), &ti))) {
@@ -219,7 +228,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     if ((st = fc_refdb_add_protein(db, hi[i].protein_id, hi[i].accession, seq_id_of_rec[i], gene, organism,
                                    taxid, err)) != FC_OK) {
       if (st == FC_EDUPLICATE)
-        st = fc_error_set(err, FC_EDUPLICATE, "%s:%zu: protein '%s' appears twice", o->fasta, r->line, hi[i].protein_id);
+        st = fc_error_set(err, FC_EDUPLICATE, "%s:%zu: protein '%s' appears twice", o->fasta, r->line,
+                          hi[i].protein_id);
       goto out;
     }
     fc_strmap_put(&prot_by_key, hi[i].accession, strlen(hi[i].accession), (int64_t)i, NULL);
@@ -265,7 +275,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     int64_t known = fc_known_model_id(blk->model, &canon, &hf);
     const char *name = canon ? canon : blk->model;
     int64_t type_id;
-    if ((st = fc_refdb_add_embedding_type(db, name, known, hf ? hf : blk->model, &type_id, err)) != FC_OK) goto out;
+    if ((st = fc_refdb_add_embedding_type(db, name, known, hf ? hf : blk->model, &type_id, err)) != FC_OK)
+      goto out;
     free(ids);
     fc_aligned_free(mat);
     ids = malloc((blk->n ? blk->n : 1) * sizeof *ids);
@@ -286,9 +297,10 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
       const fc_seq_record *r = &seqs.rec[ri];
       if (blk->sequences[q] && *blk->sequences[q] && strcmp(blk->sequences[q], r->seq) != 0) {
         fc_strmap_free(&seen);
-        st = fc_error_set(err, FC_EMISMATCH,
-                          "%s: accession %s: the sequence stored with its embedding differs from the one in %s",
-                          o->embeddings, blk->accessions[q], o->fasta);
+        st = fc_error_set(
+            err, FC_EMISMATCH,
+            "%s: accession %s: the sequence stored with its embedding differs from the one in %s",
+            o->embeddings, blk->accessions[q], o->fasta);
         goto out;
       }
       int64_t sid = seq_id_of_rec[ri];
@@ -299,16 +311,18 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     }
     fc_strmap_free(&seen);
     if (unknown)
-      fc_log_warn("reference build: %zu embeddings of %s (%s layer %d) have no record in %s and are ignored", unknown,
-                  o->embeddings, blk->model, blk->layer, o->fasta);
-    if ((st = fc_refdb_put_matrix(db, type_id, blk->layer, blk->pooling, ids, mat, rows, blk->dim, err)) != FC_OK)
+      fc_log_warn("reference build: %zu embeddings of %s (%s layer %d) have no record in %s and are ignored",
+                  unknown, o->embeddings, blk->model, blk->layer, o->fasta);
+    if ((st = fc_refdb_put_matrix(db, type_id, blk->layer, blk->pooling, ids, mat, rows, blk->dim, err)) !=
+        FC_OK)
       goto out;
     rep->spaces++;
     /* sequences lacking a vector in this space are not searchable in it */
     size_t distinct = seqs.n_unique_seqs ? seqs.n_unique_seqs : seqs.n;
     if (rows < distinct) {
       rep->without_embedding += distinct - rows;
-      fc_log_warn("reference build: %zu reference sequences have no %s layer %d embedding and cannot be found in that space",
+      fc_log_warn("reference build: %zu reference sequences have no %s layer %d embedding and cannot be "
+                  "found in that space",
                   distinct - rows, name, blk->layer);
     }
   }
@@ -320,10 +334,12 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
     char ts[64];
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     char *ev = NULL;
-    if (o->all_evidence) ev = fc_strdup("all");
+    if (o->all_evidence)
+      ev = fc_strdup("all");
     else {
       size_t L = 1;
-      for (size_t i = 0; i < ncodes; i++) L += strlen(codes[i]) + 1;
+      for (size_t i = 0; i < ncodes; i++)
+        L += strlen(codes[i]) + 1;
       ev = calloc(L, 1);
       for (size_t i = 0; i < ncodes; i++) {
         if (i) strcat(ev, ",");
@@ -348,7 +364,8 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
 out:
   if (db) fc_refdb_close(db, 0, NULL);
   if (hi)
-    for (size_t i = 0; i < seqs.n; i++) header_free(&hi[i]);
+    for (size_t i = 0; i < seqs.n; i++)
+      header_free(&hi[i]);
   free(hi);
   free(seq_id_of_rec);
   free(ids);

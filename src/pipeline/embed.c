@@ -16,8 +16,10 @@ static fc_status write_failed(const char *path, const fc_seqset *s, char **extra
   if (st != FC_OK) return st;
   fputs("accession\tline\treason\n", f.fp);
   for (size_t i = 0; i < s->n_issues; i++)
-    fprintf(f.fp, "%s\t%zu\t%s\n", s->issues[i].id ? s->issues[i].id : "", s->issues[i].line, s->issues[i].reason);
-  for (size_t i = 0; i < n_extra; i++) fprintf(f.fp, "%s\t\t%s\n", extra_id[i], extra_reason[i]);
+    fprintf(f.fp, "%s\t%zu\t%s\n", s->issues[i].id ? s->issues[i].id : "", s->issues[i].line,
+            s->issues[i].reason);
+  for (size_t i = 0; i < n_extra; i++)
+    fprintf(f.fp, "%s\t\t%s\n", extra_id[i], extra_reason[i]);
   return fc_atomic_commit(&f, err);
 }
 
@@ -28,7 +30,8 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   const char *model = o && o->model ? o->model : "kmer";
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
-                        "model '%s': only the built-in 'kmer' model is available in this build (language models: see docs/models.md)",
+                        "model '%s': only the built-in 'kmer' model is available in this build (language "
+                        "models: see docs/models.md)",
                         model);
   int k = o && o->kmer_k > 0 ? o->kmer_k : FC_KMER_DEFAULT_K;
   if (k < 1 || k > 4) return fc_error_set(err, FC_EINVAL, "kmer k must be 1..4, got %d", k);
@@ -83,7 +86,9 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   free(blen);
   free(brec);
   if (st != FC_OK) goto out;
-  if (kept) fc_log_info("embed: %zu of %zu sequences were already in %s; %zu newly embedded", kept, s.n, out_h5, done - kept);
+  if (kept)
+    fc_log_info("embed: %zu of %zu sequences were already in %s; %zu newly embedded", kept, s.n, out_h5,
+                done - kept);
   st = fc_embfile_writer_close(w, 1, err);
   w = NULL;
   if (st != FC_OK) goto out;
@@ -95,7 +100,8 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
                  : fc_strdup("failed_sequences.tsv");
     }
     st = write_failed(fp, &s, NULL, NULL, 0, err);
-    if (s.n_issues) fc_log_warn("embed: %zu FASTA records could not be embedded; listed in %s", s.n_issues, fp);
+    if (s.n_issues)
+      fc_log_warn("embed: %zu FASTA records could not be embedded; listed in %s", s.n_issues, fp);
     free(fp);
   }
   if (n_done) *n_done = done;

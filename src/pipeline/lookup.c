@@ -69,7 +69,8 @@ static fc_status tax_add_list(taxfilter *tf, fc_strmap *m, const char *const *id
 static void taxfilter_free(taxfilter *tf) {
   fc_strmap_free(&tf->include);
   fc_strmap_free(&tf->exclude);
-  for (size_t i = 0; i < tf->n_owned; i++) free(tf->owned[i]);
+  for (size_t i = 0; i < tf->n_owned; i++)
+    free(tf->owned[i]);
   free(tf->owned);
 }
 
@@ -79,9 +80,11 @@ static int tax_in(const fc_strmap *m, const char *tx) {
   if (!tx) return 0;
   const char *p = tx;
   while (*p) {
-    while (*p == ',' || *p == ' ') p++;
+    while (*p == ',' || *p == ' ')
+      p++;
     const char *q = p;
-    while (*q && *q != ',' && *q != ' ') q++;
+    while (*q && *q != ',' && *q != ' ')
+      q++;
     if (q > p && fc_strmap_get(m, p, (size_t)(q - p), NULL)) return 1;
     p = q;
   }
@@ -121,10 +124,10 @@ typedef struct {
   fc_refdb *db;
   fc_refcatalog *cat;
   taxfilter tf;
-  fc_strmap seq_by_text;   /* reference sequence text -> sequence id */
-  fc_strmap seq_by_acc;    /* protein id / accession -> sequence id */
-  fc_strmap qidx, ridx;    /* sequence text -> query_idx / ref_idx (first seen) */
-  fc_redundancy *red;      /* MMseqs2 clusters, or NULL */
+  fc_strmap seq_by_text; /* reference sequence text -> sequence id */
+  fc_strmap seq_by_acc;  /* protein id / accession -> sequence id */
+  fc_strmap qidx, ridx;  /* sequence text -> query_idx / ref_idx (first seen) */
+  fc_redundancy *red;    /* MMseqs2 clusters, or NULL */
 } lookup_state;
 
 static int seq_searchable(const lookup_state *s, const fc_ref_sequence *rs) {
@@ -139,27 +142,27 @@ static int cmp_i32(const void *a, const void *b) {
 }
 
 /* rows of the matrix to skip for query q: identical sequence / same accession / same MMseqs cluster */
-static fc_status query_exclusions(lookup_state *s, const fc_emb_block *b, size_t q, const fc_strmap *row_of_seq,
-                                  int32_t **rows, size_t *n, fc_error *err) {
+static fc_status query_exclusions(lookup_state *s, const fc_emb_block *b, size_t q,
+                                  const fc_strmap *row_of_seq, int32_t **rows, size_t *n, fc_error *err) {
   size_t cap = 8, cnt = 0;
   int32_t *r = malloc(cap * sizeof *r);
   if (!r) return fc_error_set(err, FC_ENOMEM, "out of memory");
-#define PUSH_SEQ(sid)                                                                                      \
-  do {                                                                                                     \
-    int64_t row_;                                                                                          \
-    int64_t sid_ = (sid);                                                                                  \
-    if (fc_strmap_get(row_of_seq, (const char *)&sid_, sizeof sid_, &row_)) {                              \
-      if (cnt == cap) {                                                                                    \
-        cap *= 2;                                                                                          \
-        int32_t *g_ = realloc(r, cap * sizeof *r);                                                         \
-        if (!g_) {                                                                                         \
-          free(r);                                                                                         \
-          return fc_error_set(err, FC_ENOMEM, "out of memory");                                            \
-        }                                                                                                  \
-        r = g_;                                                                                            \
-      }                                                                                                    \
-      r[cnt++] = (int32_t)row_;                                                                            \
-    }                                                                                                      \
+#define PUSH_SEQ(sid)                                                                                        \
+  do {                                                                                                       \
+    int64_t row_;                                                                                            \
+    int64_t sid_ = (sid);                                                                                    \
+    if (fc_strmap_get(row_of_seq, (const char *)&sid_, sizeof sid_, &row_)) {                                \
+      if (cnt == cap) {                                                                                      \
+        cap *= 2;                                                                                            \
+        int32_t *g_ = realloc(r, cap * sizeof *r);                                                           \
+        if (!g_) {                                                                                           \
+          free(r);                                                                                           \
+          return fc_error_set(err, FC_ENOMEM, "out of memory");                                              \
+        }                                                                                                    \
+        r = g_;                                                                                              \
+      }                                                                                                      \
+      r[cnt++] = (int32_t)row_;                                                                              \
+    }                                                                                                        \
   } while (0)
   if (s->o->exclude_self) {
     int64_t sid;
@@ -171,7 +174,8 @@ static fc_status query_exclusions(lookup_state *s, const fc_emb_block *b, size_t
   if (s->red) {
     const int64_t *members;
     size_t nm = fc_redundancy_members(s->red, b->accessions[q], &members);
-    for (size_t i = 0; i < nm; i++) PUSH_SEQ(members[i]);
+    for (size_t i = 0; i < nm; i++)
+      PUSH_SEQ(members[i]);
   }
 #undef PUSH_SEQ
   qsort(r, cnt, sizeof *r, cmp_i32);
@@ -194,9 +198,10 @@ static uint32_t index_of(fc_strmap *m, const char *seq) {
   return (uint32_t)v;
 }
 
-static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block *b, size_t q, const char *model_name,
-                           int64_t type_id, const fc_refmatrix *mat, const int32_t *idx, const double *dist, size_t cnt,
-                           double threshold, fc_error *err) {
+static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block *b, size_t q,
+                           const char *model_name, int64_t type_id, const fc_refmatrix *mat,
+                           const int32_t *idx, const double *dist, size_t cnt, double threshold,
+                           fc_error *err) {
   const fc_lookup_opts *o = s->o;
   const char *qseq = b->sequences[q] ? b->sequences[q] : "";
   uint32_t acc = fc_raw_table_intern(t, b->accessions[q]);
@@ -256,8 +261,9 @@ static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block 
 
 /* Benchmark mode: drop candidates whose global (NW) identity to the query is above max_identity,
  * keeping order, and report how many of the first k survive. */
-static size_t identity_filter(const char *qseq, const fc_refcatalog *cat, const fc_refmatrix *mat, int32_t *idx,
-                              double *dist, size_t cnt, size_t k, double max_id, fc_error *err) {
+static size_t identity_filter(const char *qseq, const fc_refcatalog *cat, const fc_refmatrix *mat,
+                              int32_t *idx, double *dist, size_t cnt, size_t k, double max_id,
+                              fc_error *err) {
   size_t kept = 0;
   for (size_t j = 0; j < cnt && kept < k; j++) {
     const fc_ref_sequence *rs = fc_refcatalog_get(cat, mat->sequence_ids[idx[j]]);
@@ -288,20 +294,22 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
   if (st != FC_OK) return st;
   const char *model_name = m ? m->name : (sp.name ? sp.name : b->model);
   if (sp.dim != b->dim) {
-    st = fc_error_set(err, FC_EMISMATCH,
-                      "model %s layer %d: query embeddings have %zu dimensions but the reference store has %zu",
-                      b->model, b->layer, b->dim, sp.dim);
+    st = fc_error_set(
+        err, FC_EMISMATCH,
+        "model %s layer %d: query embeddings have %zu dimensions but the reference store has %zu", b->model,
+        b->layer, b->dim, sp.dim);
     goto out;
   }
   if (b->pooling && sp.pooling && *b->pooling && *sp.pooling && strcmp(b->pooling, sp.pooling) != 0) {
-    st = fc_error_set(err, FC_EMISMATCH,
-                      "model %s layer %d: queries were pooled as '%s' but the reference as '%s'; re-embed one side",
-                      b->model, b->layer, b->pooling, sp.pooling);
+    st = fc_error_set(
+        err, FC_EMISMATCH,
+        "model %s layer %d: queries were pooled as '%s' but the reference as '%s'; re-embed one side",
+        b->model, b->layer, b->pooling, sp.pooling);
     goto out;
   }
   double threshold = (m && !isnan(m->threshold)) ? m->threshold : o->default_threshold;
-  fc_log_info("lookup: %s layer %d: %zu queries x %zu references (dim %zu), k=%zu, %s", model_name, b->layer, b->n,
-              sp.n_rows, sp.dim, o->k, fc_metric_name(o->metric));
+  fc_log_info("lookup: %s layer %d: %zu queries x %zu references (dim %zu), k=%zu, %s", model_name, b->layer,
+              b->n, sp.n_rows, sp.dim, o->k, fc_metric_name(o->metric));
 
   fc_refmatrix mat;
   memset(&mat, 0, sizeof mat);
@@ -326,7 +334,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
     excluded[r] = !rs || !seq_searchable(s, rs);
     n_excl += excluded[r];
   }
-  if (n_excl) fc_log_info("lookup: %zu of %zu reference rows have no usable annotation after filters", n_excl, mat.n);
+  if (n_excl)
+    fc_log_info("lookup: %zu of %zu reference rows have no usable annotation after filters", n_excl, mat.n);
 
   if (o->exclude_self || s->red) {
     if (fc_strmap_init(&row_of_seq, mat.n) != FC_OK) {
@@ -378,7 +387,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
     fc_knn_result more;
     memset(&more, 0, sizeof more);
     if (id_filter) {
-      size_t kept = identity_filter(b->sequences[q], s->cat, &mat, idx, dist, cnt, o->k, o->max_identity, err);
+      size_t kept =
+          identity_filter(b->sequences[q], s->cat, &mat, idx, dist, cnt, o->k, o->max_identity, err);
       size_t want_k = kk;
       /* refill: fetch more candidates for this query until k survive or the reference is exhausted */
       while (kept != (size_t)-1 && kept < o->k && cnt == want_k && want_k < mat.n) {
@@ -399,8 +409,7 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
       cnt = kept;
     }
     if (cnt > o->k) cnt = o->k;
-    if (st == FC_OK)
-      st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, err);
+    if (st == FC_OK) st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, err);
     fc_knn_result_free(&more);
     fc_progress_update(pg, q + 1);
   }
@@ -409,7 +418,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
 out_mat:
   fc_knn_result_free(&res);
   if (qex)
-    for (size_t q = 0; q < b->n; q++) free(qex[q]);
+    for (size_t q = 0; q < b->n; q++)
+      free(qex[q]);
   free(qex);
   free(nqex);
   if (have_map) fc_strmap_free(&row_of_seq);
@@ -421,7 +431,8 @@ out:
 }
 
 fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_raw_table *t, fc_error *err) {
-  if (o->k < 1 || o->k > 10000) return fc_error_set(err, FC_EINVAL, "k (limit_per_entry) must be in 1..10000, got %zu", o->k);
+  if (o->k < 1 || o->k > 10000)
+    return fc_error_set(err, FC_EINVAL, "k (limit_per_entry) must be in 1..10000, got %zu", o->k);
   lookup_state s;
   memset(&s, 0, sizeof s);
   s.o = o;
@@ -429,12 +440,15 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
   fc_status st = fc_refdb_open(o->reference, &s.db, err);
   if (st != FC_OK) return st;
   if ((st = fc_refdb_load_catalog(s.db, &s.cat, err)) != FC_OK) goto out;
-  if (o->taxonomy_nodes && *o->taxonomy_nodes && (st = fc_taxonomy_load(o->taxonomy_nodes, &tax, err)) != FC_OK)
+  if (o->taxonomy_nodes && *o->taxonomy_nodes &&
+      (st = fc_taxonomy_load(o->taxonomy_nodes, &tax, err)) != FC_OK)
     goto out;
   fc_strmap_init(&s.tf.include, 16);
   fc_strmap_init(&s.tf.exclude, 16);
-  if ((st = tax_add_list(&s.tf, &s.tf.exclude, o->tax_exclude, o->n_tax_exclude, tax, err)) != FC_OK) goto out;
-  if ((st = tax_add_list(&s.tf, &s.tf.include, o->tax_include, o->n_tax_include, tax, err)) != FC_OK) goto out;
+  if ((st = tax_add_list(&s.tf, &s.tf.exclude, o->tax_exclude, o->n_tax_exclude, tax, err)) != FC_OK)
+    goto out;
+  if ((st = tax_add_list(&s.tf, &s.tf.include, o->tax_include, o->n_tax_include, tax, err)) != FC_OK)
+    goto out;
   s.tf.has_exclude = s.tf.exclude.n > 0;
   s.tf.has_include = s.tf.include.n > 0;
 
@@ -445,7 +459,8 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
   fc_strmap_init(&s.ridx, 1024);
   for (size_t i = 0; i < nseq; i++) {
     const fc_ref_sequence *rs = fc_refcatalog_at(s.cat, i);
-    if (rs->sequence && rs->sequence[0]) fc_strmap_put(&s.seq_by_text, rs->sequence, strlen(rs->sequence), rs->id, NULL);
+    if (rs->sequence && rs->sequence[0])
+      fc_strmap_put(&s.seq_by_text, rs->sequence, strlen(rs->sequence), rs->id, NULL);
     for (size_t p = 0; p < rs->n_proteins; p++) {
       const fc_ref_protein *pr = &rs->proteins[p];
       if (pr->protein_id) fc_strmap_put(&s.seq_by_acc, pr->protein_id, strlen(pr->protein_id), rs->id, NULL);
@@ -454,23 +469,26 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
   }
 
   if (o->redundancy_identity > 0) {
-    st = fc_redundancy_run(queries, s.cat, o->redundancy_identity, o->redundancy_coverage, o->redundancy_threads,
-                           o->work_dir, &s.red, err);
+    st = fc_redundancy_run(queries, s.cat, o->redundancy_identity, o->redundancy_coverage,
+                           o->redundancy_threads, o->work_dir, &s.red, err);
     if (st != FC_OK) goto out;
   }
 
   if (queries->n_skipped) {
-    fc_log_warn("lookup: %zu accessions of the query file have no 'sequence' dataset and are skipped (as FANTASIA "
-                "does), e.g. %s",
-                queries->n_skipped, queries->skipped[0]);
-    for (size_t i = 0; i < queries->n_skipped; i++) fc_log_debug("lookup: skipped accession %s", queries->skipped[i]);
+    fc_log_warn(
+        "lookup: %zu accessions of the query file have no 'sequence' dataset and are skipped (as FANTASIA "
+        "does), e.g. %s",
+        queries->n_skipped, queries->skipped[0]);
+    for (size_t i = 0; i < queries->n_skipped; i++)
+      fc_log_debug("lookup: skipped accession %s", queries->skipped[i]);
   }
   size_t done_blocks = 0;
   for (size_t i = 0; i < queries->n_blocks && st == FC_OK; i++) {
     const fc_emb_block *b = &queries->blocks[i];
     const fc_lookup_model *m = match_model(o, b->model);
     if (o->models && !m) {
-      fc_log_info("lookup: skipping model '%s' of the query file: not enabled in the configuration", b->model);
+      fc_log_info("lookup: skipping model '%s' of the query file: not enabled in the configuration",
+                  b->model);
       continue;
     }
     if (!layer_wanted(m, b->layer)) continue;
@@ -486,13 +504,16 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
       if (!m->layers || !m->n_layers)
         na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s", na ? ", " : "", m->name);
       for (size_t l = 0; m->layers && l < m->n_layers && na < sizeof asked; l++)
-        na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s layer %d", na ? ", " : "", m->name, m->layers[l]);
+        na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s layer %d", na ? ", " : "", m->name,
+                               m->layers[l]);
     }
     for (size_t i = 0; i < queries->n_blocks && nh < sizeof have; i++)
-      nh += (size_t)snprintf(have + nh, sizeof have - nh, "%s%s layer %d", nh ? ", " : "", queries->blocks[i].model,
-                             queries->blocks[i].layer);
-    st = fc_error_set(err, FC_ENOTFOUND, "no (model, layer) of the query embeddings matches the enabled ones "
-                      "(asked: %s; the query file has: %s)", na ? asked : "all", nh ? have : "nothing");
+      nh += (size_t)snprintf(have + nh, sizeof have - nh, "%s%s layer %d", nh ? ", " : "",
+                             queries->blocks[i].model, queries->blocks[i].layer);
+    st = fc_error_set(err, FC_ENOTFOUND,
+                      "no (model, layer) of the query embeddings matches the enabled ones "
+                      "(asked: %s; the query file has: %s)",
+                      na ? asked : "all", nh ? have : "nothing");
   }
   /* a requested (model, layer) that the query file lacks is an error, not a silent no-op */
   for (size_t i = 0; st == FC_OK && o->models && i < o->n_models; i++) {
@@ -502,8 +523,9 @@ fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_ra
       for (size_t bi = 0; bi < queries->n_blocks && !found; bi++)
         found = match_model(o, queries->blocks[bi].model) == m && queries->blocks[bi].layer == m->layers[l];
       if (!found)
-        st = fc_error_set(err, FC_ENOTFOUND, "model %s layer %d is enabled but the query embeddings have no such layer",
-                          m->name, m->layers[l]);
+        st = fc_error_set(err, FC_ENOTFOUND,
+                          "model %s layer %d is enabled but the query embeddings have no such layer", m->name,
+                          m->layers[l]);
     }
   }
 out:

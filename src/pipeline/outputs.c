@@ -34,7 +34,8 @@ static fc_status write_sequences(fc_raw_table *t, const char *dir, fc_error *err
   }
   qsort(q, n, sizeof *q, cmp_qentry);
   qsort(r, n, sizeof *r, cmp_qentry);
-  char *fa_path = fc_path_join(dir, "sequences.fasta"), *map_path = fc_path_join(dir, "query_index_mapping.csv");
+  char *fa_path = fc_path_join(dir, "sequences.fasta"),
+       *map_path = fc_path_join(dir, "query_index_mapping.csv");
   fc_atomic_file fa, mp;
   fc_status st = fc_atomic_open(&fa, fa_path, err);
   if (st == FC_OK && (st = fc_atomic_open(&mp, map_path, err)) != FC_OK) fc_atomic_abort(&fa);
@@ -48,9 +49,11 @@ static fc_status write_sequences(fc_raw_table *t, const char *dir, fc_error *err
       /* accessions sharing the sequence, sorted, distinct, joined by ';' */
       const char **accs = NULL;
       size_t na = 0;
-      while (j < n && q[j].idx == q[i].idx) j++;
+      while (j < n && q[j].idx == q[i].idx)
+        j++;
       accs = malloc((j - i) * sizeof *accs);
-      for (size_t x = i; x < j; x++) accs[na++] = fc_raw_table_str(t, q[x].acc);
+      for (size_t x = i; x < j; x++)
+        accs[na++] = fc_raw_table_str(t, q[x].acc);
       for (size_t a = 1; a < na; a++) /* small lists: insertion sort */
         for (size_t b = a; b > 0 && strcmp(accs[b - 1], accs[b]) > 0; b--) {
           const char *tmp = accs[b];
@@ -78,13 +81,16 @@ static fc_status write_sequences(fc_raw_table *t, const char *dir, fc_error *err
     }
     for (size_t i = 0; i < n;) {
       size_t j = i;
-      while (j < n && r[j].idx == r[i].idx) j++;
+      while (j < n && r[j].idx == r[i].idx)
+        j++;
       fprintf(fa.fp, ">R%d\n%s\n", r[i].idx, fc_raw_table_str(t, r[i].seq));
       i = j;
     }
     st = fc_atomic_commit(&fa, err);
-    if (st == FC_OK) st = fc_atomic_commit(&mp, err);
-    else fc_atomic_abort(&mp);
+    if (st == FC_OK)
+      st = fc_atomic_commit(&mp, err);
+    else
+      fc_atomic_abort(&mp);
   }
   free(fa_path);
   free(map_path);

@@ -15,10 +15,10 @@
 extern char **environ;
 
 struct fc_redundancy {
-  fc_strmap by_acc;    /* query accession -> query number */
-  char **accs;         /* query number -> accession (owned) */
+  fc_strmap by_acc; /* query accession -> query number */
+  char **accs;      /* query number -> accession (owned) */
   size_t n_q;
-  int64_t **members;   /* query number -> reference sequence ids in its cluster */
+  int64_t **members; /* query number -> reference sequence ids in its cluster */
   size_t *n_members;
 };
 
@@ -35,13 +35,15 @@ fc_status fc_spawn_wait(char *const argv[], const char *log_path, fc_error *err)
   if (rc != 0) {
     if (rc == ENOENT)
       return fc_error_set(err, FC_EEXTERNAL,
-                          "'%s' is not installed or not on PATH (redundancy filtering needs MMseqs2: apt-get install mmseqs2)",
+                          "'%s' is not installed or not on PATH (redundancy filtering needs MMseqs2: apt-get "
+                          "install mmseqs2)",
                           argv[0]);
     return fc_error_set(err, FC_EEXTERNAL, "cannot start '%s': %s", argv[0], strerror(rc));
   }
   int status;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return fc_error_set(err, FC_EEXTERNAL, "waiting for '%s': %s", argv[0], strerror(errno));
+    if (errno != EINTR)
+      return fc_error_set(err, FC_EEXTERNAL, "waiting for '%s': %s", argv[0], strerror(errno));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     /* quote the end of the tool's own output: the log lives in a folder that is removed */
     char tail[240] = "";
@@ -90,13 +92,17 @@ typedef struct {
   char *rep, *mem;
 } pair_t;
 
-fc_status fc_redundancy_run(const fc_embset *queries, const fc_refcatalog *cat, double identity, double coverage,
-                            int threads, const char *work_dir, fc_redundancy **out, fc_error *err) {
+fc_status fc_redundancy_run(const fc_embset *queries, const fc_refcatalog *cat, double identity,
+                            double coverage, int threads, const char *work_dir, fc_redundancy **out,
+                            fc_error *err) {
   *out = NULL;
-  if (identity < 0 || identity > 1) return fc_error_set(err, FC_EINVAL, "redundancy identity must be in [0,1]");
-  if (coverage <= 0 || coverage > 1) return fc_error_set(err, FC_EINVAL, "redundancy coverage must be in (0,1]");
+  if (identity < 0 || identity > 1)
+    return fc_error_set(err, FC_EINVAL, "redundancy identity must be in [0,1]");
+  if (coverage <= 0 || coverage > 1)
+    return fc_error_set(err, FC_EINVAL, "redundancy coverage must be in (0,1]");
   char tmpl[] = "/tmp/fantasia-mmseqs-XXXXXX";
-  if (!mkdtemp(tmpl)) return fc_error_set(err, FC_EIO, "cannot create a temporary folder: %s", strerror(errno));
+  if (!mkdtemp(tmpl))
+    return fc_error_set(err, FC_EIO, "cannot create a temporary folder: %s", strerror(errno));
   fc_status st = FC_OK;
   fc_redundancy *r = calloc(1, sizeof *r);
   char *fa = fc_path_join(tmpl, "redundancy.fasta"), *db = fc_path_join(tmpl, "seqDB"),
@@ -145,10 +151,12 @@ fc_status fc_redundancy_run(const fc_embset *queries, const fc_refcatalog *cat, 
   snprintf(sid, sizeof sid, "%g", identity);
   snprintf(scov, sizeof scov, "%g", coverage);
   snprintf(sthr, sizeof sthr, "%d", threads > 0 ? threads : fc_num_threads());
-  fc_log_info("redundancy: clustering %zu reference and %zu query sequences with MMseqs2 (identity %s, coverage %s)",
-              fc_refcatalog_count(cat), r->n_q, sid, scov);
+  fc_log_info(
+      "redundancy: clustering %zu reference and %zu query sequences with MMseqs2 (identity %s, coverage %s)",
+      fc_refcatalog_count(cat), r->n_q, sid, scov);
   char *a1[] = {"mmseqs", "createdb", fa, db, NULL};
-  char *a2[] = {"mmseqs", "cluster", db, clu, tmpd, "--min-seq-id", sid, "--cov-mode", "1", "-c", scov, "--threads", sthr, NULL};
+  char *a2[] = {"mmseqs",     "cluster", db,   clu,  tmpd,        "--min-seq-id", sid,
+                "--cov-mode", "1",       "-c", scov, "--threads", sthr,           NULL};
   char *a3[] = {"mmseqs", "createtsv", db, db, clu, tsv, NULL};
   if ((st = fc_spawn_wait(a1, log, err)) != FC_OK || (st = fc_spawn_wait(a2, log, err)) != FC_OK ||
       (st = fc_spawn_wait(a3, log, err)) != FC_OK)
@@ -191,8 +199,10 @@ fc_status fc_redundancy_run(const fc_embset *queries, const fc_refcatalog *cat, 
     for (size_t i = 0; i < n_pairs; i++) {
       const char *ids[2] = {pairs[i].rep, pairs[i].mem};
       for (int k = 0; k < 2; k++) {
-        if (ids[k][0] == 'Q') fputs(r->accs[strtoul(ids[k] + 1, NULL, 10)], af.fp);
-        else fputs(ids[k] + 1, af.fp);
+        if (ids[k][0] == 'Q')
+          fputs(r->accs[strtoul(ids[k] + 1, NULL, 10)], af.fp);
+        else
+          fputs(ids[k] + 1, af.fp);
         fputc(k ? '\n' : '\t', af.fp);
       }
     }
@@ -203,9 +213,11 @@ fc_status fc_redundancy_run(const fc_embset *queries, const fc_refcatalog *cat, 
   /* group members per representative: pairs come grouped by representative */
   for (size_t i = 0; i < n_pairs;) {
     size_t j = i;
-    while (j < n_pairs && !strcmp(pairs[j].rep, pairs[i].rep)) j++;
+    while (j < n_pairs && !strcmp(pairs[j].rep, pairs[i].rep))
+      j++;
     size_t nref = 0;
-    for (size_t x = i; x < j; x++) nref += pairs[x].mem[0] == 'R';
+    for (size_t x = i; x < j; x++)
+      nref += pairs[x].mem[0] == 'R';
     for (size_t x = i; x < j; x++) {
       if (pairs[x].mem[0] != 'Q' || !nref) continue;
       size_t q = strtoul(pairs[x].mem + 1, NULL, 10);
