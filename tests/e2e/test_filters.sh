@@ -96,5 +96,8 @@ else
   echo "# mmseqs not on PATH: skipping the positive redundancy case, checking the error instead"
   expect_fail "redundancy without mmseqs" 'mmseqs' "$B" lookup -e q.h5 -r ref.db -o red --redundancy-identity 0.9
 fi
+# without mmseqs on PATH: one clear line saying it is not installed, nothing half-written
+expect_fail "redundancy with mmseqs absent" 'mmseqs.*not installed' env PATH=/nonexistent "$B" lookup -e q.h5 -r ref.db \
+  -o red-nommseqs --redundancy-identity 0.9
 no_partial "$WORK" "filters"
 finish
