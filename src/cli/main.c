@@ -20,7 +20,11 @@ static const command commands[] = {
     {"run", fc_cmd_run, "whole pipeline from config.yaml: FASTA -> embeddings -> lookup -> GO outputs"},
     {"embed", fc_cmd_embed, "compute embeddings of a FASTA file into embeddings.h5"},
     {"lookup", fc_cmd_lookup, "exact k-NN lookup + GO transfer of embeddings.h5 against a reference store"},
-    {"reference", fc_cmd_reference, "build, import and inspect reference stores (build | import-lite | info)"},
+    {"reference", fc_cmd_reference,
+     "build, import and inspect reference stores (build | import-lite | info)"},
+    {"evaluate", fc_cmd_evaluate,
+     "CAFA-evaluator metrics (Fmax, Smin, weighted F...) of predictions vs a ground truth"},
+    {"ia", fc_cmd_ia, "information accretion of GO terms from an annotation file"},
 };
 
 static void usage(FILE *out) {
@@ -33,11 +37,13 @@ static void usage(FILE *out) {
   fprintf(out, "\n  fantasia-c <command> --help   options of one command\n"
                "  fantasia-c --version          print the version\n\n"
                "Global options: -v/--verbose (more log lines), -q/--quiet (errors only).\n"
-               "Exit codes: 0 ok, 1 internal/external failure, 2 bad input or usage, 3 i/o error, 4 malformed file.\n");
+               "Exit codes: 0 ok, 1 internal/external failure, 2 bad input or usage, 3 i/o error, 4 "
+               "malformed file.\n");
 }
 
 int fc_cli_fail(const fc_error *err) {
-  fprintf(stderr, "fantasia-c: error: %s\n", err && err->msg[0] ? err->msg : fc_status_name(err ? err->code : FC_EINVAL));
+  fprintf(stderr, "fantasia-c: error: %s\n",
+          err && err->msg[0] ? err->msg : fc_status_name(err ? err->code : FC_EINVAL));
   return fc_status_exit_code(err ? err->code : FC_EINVAL);
 }
 

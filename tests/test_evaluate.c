@@ -1,0 +1,304 @@
+/* evaluate: conformance with CAFA-evaluator 1.2.1 on its own example (every column of every output
+ * file equal to the printed precision; unrounded values against full_precision/), a dense reference
+ * twin on random predictions (all norms, prop modes, no_orphans, max_terms), and damaged input. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fantasia/evaluate.h"
+#include "fantasia/go.h"
+
+static char *fx(const char *rel) {
+  const char *d = getenv("FC_FIXTURES");
+  return fc_sprintf("%s/evaluate/%s", d ? d : "tests/fixtures", rel);
+}
+
+static char *tmp_dir(void) {
+  char *p = fc_strdup("/tmp/fc_test_eval_XXXXXX");
+  assert_non_null(mkdtemp(p));
+  return p;
+}
+
+static char *tmp_file(const char *dir, const char *name, const char *text) {
+  char *p = fc_path_join(dir, name);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  return p;
+}
+
+static void rm_rf(const char *dir) {
+  char *cmd = fc_sprintf("rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+}
+
+typedef struct {
+  fc_go *go;
+  fc_ontology *o;
+  fc_eval *ev;
+} ctx;
+
+static void ctx_open(ctx *c, const char *obo, const char *gt, const char *ia, const fc_eval_opts *opts) {
+  fc_error err = {0};
+  assert_int_equal(fc_go_load(obo, &c->go, &err), FC_OK);
+  assert_int_equal(fc_ontology_build(c->go, NULL, &c->o, &err), FC_OK);
+  fc_status st = fc_eval_new(c->o, gt, ia, opts, &c->ev, &err);
+  if (st != FC_OK) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(st, FC_OK);
+}
+
+static void ctx_close(ctx *c) {
+  fc_eval_free(c->ev);
+  fc_ontology_free(c->o);
+  fc_go_free(c->go);
+}
+
+/* Splits a TSV file into lines; returns the count. */
+static size_t read_lines(const char *path, char ***lines_out, char **buf_out) {
+  char *buf;
+  size_t len;
+  fc_error err = {0};
+  assert_int_equal(fc_read_file(path, 0, &buf, &len, &err), FC_OK);
+  size_t n = 0, cap = 16;
+  char **lines = malloc(cap * sizeof *lines);
+  for (char *s = buf; *s;) {
+    char *e = strchr(s, '\n');
+    if (e) *e = 0;
+    if (n == cap) lines = realloc(lines, (cap *= 2) * sizeof *lines);
+    lines[n++] = s;
+    if (!e) break;
+    s = e + 1;
+  }
+  *lines_out = lines;
+  *buf_out = buf;
+  return n;
+}
+
+/* key = the first three fields (filename, ns, tau) */
+static int same_key(const char *a, const char *b) {
+  int tabs = 0;
+  for (size_t i = 0;; i++) {
+    if (a[i] != b[i]) return 0;
+    if (a[i] == 0) return 1;
+    if (a[i] == '\t' && ++tabs == 3) return 1;
+  }
+}
+
+/* Every expected line has an identical line (same key, same text) in ours, and the counts agree. */
+static void assert_same_table(const char *expected, const char *ours) {
+  char **el, **ol, *eb, *ob;
+  size_t ne = read_lines(expected, &el, &eb), no = read_lines(ours, &ol, &ob);
+  assert_int_equal(ne, no);
+  assert_string_equal(el[0], ol[0]); /* header */
+  for (size_t i = 1; i < ne; i++) {
+    size_t j;
+    for (j = 1; j < no; j++)
+      if (same_key(el[i], ol[j])) break;
+    if (j == no) fail_msg("%s: row missing from ours: %s", expected, el[i]);
+    if (strcmp(el[i], ol[j]) != 0) fail_msg("%s:\nexpected %s\nours     %s", expected, el[i], ol[j]);
+  }
+  free(el);
+  free(ol);
+  free(eb);
+  free(ob);
+}
+
+static void conformance(const char *exp_dir, int with_ia) {
+  char *obo = fx("IDPO_disorder_function.obo"), *gt = fx("ground_truth.tsv"), *preds = fx("predictions"),
+       *ia = with_ia ? fx("ia_from_ground_truth.tsv") : NULL;
+  ctx c;
+  ctx_open(&c, obo, gt, ia, NULL);
+  fc_error err = {0};
+  fc_eval_input_stats st;
+  assert_int_equal(fc_eval_add_path(c.ev, preds, &st, &err), FC_OK);
+  assert_int_equal(st.lines, 8385);
+  assert_int_equal(st.used, 8385);
+  char *out = tmp_dir();
+  assert_int_equal(fc_eval_write(c.ev, out, &err), FC_OK);
+  const char *files[] = {"evaluation_all.tsv",      "evaluation_best_f.tsv",
+                         "evaluation_best_s.tsv",   "evaluation_best_f_micro.tsv",
+                         "evaluation_best_f_w.tsv", "evaluation_best_f_micro_w.tsv"};
+  for (size_t i = 0; i < (with_ia ? 6u : 4u); i++) {
+    char *rel = fc_sprintf("%s/%s", exp_dir, files[i]);
+    char *e = fx(rel), *o = fc_path_join(out, files[i]);
+    assert_same_table(e, o);
+    free(rel);
+    free(e);
+    free(o);
+  }
+  if (!with_ia) {
+    char *w = fc_path_join(out, "evaluation_best_f_w.tsv");
+    assert_false(fc_file_exists(w));
+    free(w);
+  }
+  /* unrounded values against the %.12g tables */
+  char *rel = fc_sprintf("%s/full_precision/evaluation_all.tsv", exp_dir);
+  char *fp = fx(rel);
+  char **el, *eb;
+  size_t ne = read_lines(fp, &el, &eb);
+  size_t nrows;
+  const fc_eval_row *rows = fc_eval_rows(c.ev, &nrows);
+  assert_int_equal(ne - 1, nrows);
+  size_t checked = 0;
+  for (size_t i = 1; i < ne; i++) {
+    char *save = NULL, *fn = strtok_r(el[i], "\t", &save), *ns = strtok_r(NULL, "\t", &save);
+    double tau = strtod(strtok_r(NULL, "\t", &save), NULL);
+    (void)ns;
+    const fc_eval_row *r = NULL;
+    for (size_t j = 0; j < nrows; j++)
+      if (!strcmp(rows[j].filename, fn) && fabs(rows[j].tau - tau) < 1e-9) r = &rows[j];
+    assert_non_null(r);
+    for (int k = 0; k < FC_EV_NCOLS * (with_ia ? 2 : 1); k++) {
+      double v = strtod(strtok_r(NULL, "\t", &save), NULL);
+      double ours = k < FC_EV_NCOLS ? r->m[k] : r->w[k - FC_EV_NCOLS];
+      if (fabs(v - ours) > 1e-9 * (1 + fabs(v)))
+        fail_msg("%s tau %g column %d: %.12g vs %.12g", fn, tau, k, v, ours);
+      checked++;
+    }
+  }
+  assert_true(checked > 1000);
+  free(el);
+  free(eb);
+  free(rel);
+  free(fp);
+  rm_rf(out);
+  free(out);
+  ctx_close(&c);
+  free(obo);
+  free(gt);
+  free(preds);
+  free(ia);
+}
+
+static void test_conformance_plain(void **state) {
+  (void)state;
+  conformance("expected", 0);
+}
+
+static void test_conformance_ia(void **state) {
+  (void)state;
+  conformance("expected_ia", 1);
+}
+
+/* Damaged input: counted, reported, never fatal (except an unreadable single file: FC_EIO). */
+static void test_bad_input(void **state) {
+  (void)state;
+  char *dir = tmp_dir();
+  char *obo = fx("IDPO_disorder_function.obo");
+  char *gt = tmp_file(dir, "gt.tsv",
+                      "T_1\tIDPO:00502\nT_1\tIDPO:00502\nT_2\tIDPO:00024\nT_3\tIDPO:99999\nT_4\n\n"
+                      "T_5\tIDPO:00506\n");
+  ctx c;
+  ctx_open(&c, obo, gt, NULL, NULL);
+  const fc_eval_input_stats *gs = fc_eval_gt_stats(c.ev);
+  assert_int_equal(gs->unknown_term, 1);
+  assert_int_equal(gs->duplicates, 1);
+  assert_int_equal(fc_eval_gt_targets(c.ev, 0), 3);
+  char *pdir = fc_path_join(dir, "preds");
+  assert_int_equal(mkdir(pdir, 0700), 0);
+  char *p1 = tmp_file(pdir, "a.tsv",
+                      "T_1 IDPO:00502 0.9\n"
+                      "T_1 IDPO:00502 0.4\n"  /* duplicate: max kept */
+                      "T_1 IDPO:99999 0.5\n"  /* unknown term */
+                      "T_1 IDPO:00024 abc\n"  /* bad score */
+                      "T_1 IDPO:00024 nan\n"  /* bad score */
+                      "T_2 IDPO:00024 1.5\n"  /* outside [0,1]: used like cafaeval */
+                      "T_2 IDPO:00025 -0.5\n" /* outside [0,1]: <= 0 means absent */
+                      "T_9 IDPO:00024 0.5\n"  /* target without ground truth */
+                      "T_2 IDPO:00024\n"      /* short */
+                      "\n"
+                      "T_5\tIDPO:00506\t0.30\textra\n");
+  char *p2 = tmp_file(pdir, "empty.tsv", "");
+  char *sub = fc_path_join(pdir, "sub");
+  assert_int_equal(mkdir(sub, 0700), 0);
+  char *p3 = tmp_file(sub, "b.tsv.gz", "this is not gzip but has a .gz name\n");
+  char *p4 = tmp_file(sub, "c.gz", "\x1f\x8b\x08\x00garbage");
+  char *dangling = fc_path_join(pdir, "dangling.tsv");
+  assert_int_equal(symlink("/nonexistent/x", dangling), 0);
+  fc_error err = {0};
+  fc_eval_input_stats st;
+  assert_int_equal(fc_eval_add_path(c.ev, pdir, &st, &err), FC_OK);
+  assert_int_equal(st.unknown_term, 2); /* IDPO:99999, and "is" in the text file named .gz */
+  assert_int_equal(st.bad_score, 2);
+  assert_int_equal(st.out_of_range, 2);
+  assert_int_equal(st.other_target, 1);
+  assert_int_equal(st.duplicates, 1);
+  assert_int_equal(st.short_lines, 1);
+  assert_true(st.unreadable >= 2); /* dangling link and the damaged gzip */
+  size_t n;
+  const fc_eval_row *rows = fc_eval_rows(c.ev, &n);
+  assert_true(n > 0);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(rows[i].filename, "a.tsv");
+  /* at tau 0.9 T_1 is right (00502 and its ancestors), T_2 predicted (1.5 >= tau) */
+  const fc_eval_row *r90 = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(rows[i].tau - 0.9) < 1e-9) r90 = &rows[i];
+  assert_non_null(r90);
+  assert_true(r90->m[FC_EV_N] == 2);
+  char *out = fc_path_join(dir, "out");
+  assert_int_equal(fc_eval_write(c.ev, out, &err), FC_OK);
+  /* a single unreadable file is an error, a missing path too */
+  assert_int_equal(fc_eval_add_path(c.ev, dangling, &st, &err), FC_EIO);
+  assert_int_equal(fc_eval_add_file(c.ev, p4, "c", &st, &err), FC_EFORMAT);
+  /* an empty file alone: no rows, no error */
+  size_t before = n;
+  assert_int_equal(fc_eval_add_file(c.ev, p2, "empty.tsv", &st, &err), FC_OK);
+  fc_eval_rows(c.ev, &n);
+  assert_int_equal(n, before);
+  ctx_close(&c);
+  /* ground truth that does not exist / IA with bad lines */
+  fc_go *go;
+  fc_ontology *o;
+  fc_eval *ev = NULL;
+  assert_int_equal(fc_go_load(obo, &go, &err), FC_OK);
+  assert_int_equal(fc_ontology_build(go, NULL, &o, &err), FC_OK);
+  assert_int_not_equal(fc_eval_new(o, "/nonexistent/gt.tsv", NULL, NULL, &ev, &err), FC_OK);
+  assert_null(ev);
+  char *ia =
+      tmp_file(dir, "ia.tsv", "IDPO:00502 1.5\nIDPO:00024\nIDPO:99999 2\nIDPO:00025 inf\nIDPO:00506 x\n");
+  assert_int_equal(fc_eval_new(o, gt, ia, NULL, &ev, &err), FC_OK);
+  assert_int_equal(fc_eval_ia_stats(ev)->short_lines, 1);
+  assert_int_equal(fc_eval_ia_stats(ev)->unknown_term, 1);
+  assert_int_equal(fc_eval_ia_stats(ev)->bad_score, 1);
+  fc_eval_free(ev);
+  fc_eval_opts bad;
+  fc_eval_opts_default(&bad);
+  bad.th_step = 1.5;
+  assert_int_equal(fc_eval_new(o, gt, NULL, &bad, &ev, &err), FC_EINVAL);
+  fc_ontology_free(o);
+  fc_go_free(go);
+  rm_rf(dir);
+  free(dir);
+  free(obo);
+  free(gt);
+  free(pdir);
+  free(p1);
+  free(p2);
+  free(sub);
+  free(p3);
+  free(p4);
+  free(dangling);
+  free(out);
+  free(ia);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_conformance_plain),
+      cmocka_unit_test(test_conformance_ia),
+      cmocka_unit_test(test_bad_input),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
