@@ -294,11 +294,68 @@ static void test_bad_input(void **state) {
   free(ia);
 }
 
+/* Options against cafaeval 1.2.1 run with each option (expected_opts/, made by
+ * tools/make_evaluate_option_fixtures.sh). */
+static void test_options(void **state) {
+  (void)state;
+  struct {
+    const char *name;
+    fc_eval_norm norm;
+    fc_prop_mode prop;
+    double step;
+    long max_terms;
+    int no_orphans;
+  } cases[] = {
+      {"norm_pred", FC_NORM_PRED, FC_PROP_MAX, 0.01, -1, 0},
+      {"norm_gt", FC_NORM_GT, FC_PROP_MAX, 0.01, -1, 0},
+      {"prop_fill", FC_NORM_CAFA, FC_PROP_FILL, 0.01, -1, 0},
+      {"max_terms_3", FC_NORM_CAFA, FC_PROP_MAX, 0.01, 3, 0},
+      {"no_orphans", FC_NORM_CAFA, FC_PROP_MAX, 0.01, -1, 1},
+      {"th_step_0.05", FC_NORM_CAFA, FC_PROP_MAX, 0.05, -1, 0},
+  };
+  char *obo = fx("IDPO_disorder_function.obo"), *gt = fx("ground_truth.tsv"), *preds = fx("predictions"),
+       *ia = fx("ia_from_ground_truth.tsv");
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    fc_eval_opts o;
+    fc_eval_opts_default(&o);
+    o.norm = cases[i].norm;
+    o.prop = cases[i].prop;
+    o.th_step = cases[i].step;
+    o.max_terms = cases[i].max_terms;
+    o.no_orphans = cases[i].no_orphans;
+    ctx c;
+    ctx_open(&c, obo, gt, ia, &o);
+    fc_error err = {0};
+    fc_eval_input_stats st;
+    assert_int_equal(fc_eval_add_path(c.ev, preds, &st, &err), FC_OK);
+    if (cases[i].max_terms >= 0) assert_true(st.over_max_terms > 0);
+    char *out = tmp_dir();
+    assert_int_equal(fc_eval_write(c.ev, out, &err), FC_OK);
+    const char *files[] = {"evaluation_all.tsv", "evaluation_best_f.tsv"};
+    for (size_t f = 0; f < 2; f++) {
+      char *rel = fc_sprintf("expected_opts/%s/%s", cases[i].name, files[f]);
+      char *e = fx(rel), *ours = fc_path_join(out, files[f]);
+      assert_same_table(e, ours);
+      free(rel);
+      free(e);
+      free(ours);
+    }
+    rm_rf(out);
+    free(out);
+    ctx_close(&c);
+  }
+  free(obo);
+  free(gt);
+  free(preds);
+  free(ia);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance_plain),
       cmocka_unit_test(test_conformance_ia),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -412,35 +412,197 @@ static void normalise(const double raw[6], double ne, fc_eval_norm norm, double 
   m[FC_EV_F_MICRO] = f_of(m[FC_EV_PR_MICRO], m[FC_EV_RC_MICRO]);
 }
 
+/* ---- numpy-exact summation ----
+ * CAFA-evaluator sums with numpy, whose float reductions use pairwise summation (blocks of <= 128 with
+ * 8 accumulators, recursive halving at multiples of 8). Summing in another order moves results by an
+ * ulp, enough to flip a printed 3rd decimal at .xxx5 boundaries, so both sums are replicated:
+ * across targets (rows, streamed) and, for the IA-weighted metrics, across terms of one target (sparse). */
+#define PW_BLOCK 128
+
+static double pw_combine8(const double r[8]) {
+  return ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+}
+
+static fc_status pw_leaves(size_t len, size_t **out, size_t *n, size_t *cap) {
+  if (len <= PW_BLOCK) {
+    if (grow((void **)out, cap, *n + 1, sizeof **out) != FC_OK) return FC_ENOMEM;
+    (*out)[(*n)++] = len;
+    return FC_OK;
+  }
+  size_t n2 = len / 2;
+  n2 -= n2 % 8;
+  if (pw_leaves(n2, out, n, cap) != FC_OK) return FC_ENOMEM;
+  return pw_leaves(len - n2, out, n, cap);
+}
+
+static double pw_tree(const double *leaf_sum, size_t *idx, size_t len) {
+  if (len <= PW_BLOCK) return leaf_sum[(*idx)++];
+  size_t n2 = len / 2;
+  n2 -= n2 % 8;
+  double a = pw_tree(leaf_sum, idx, n2);
+  double b = pw_tree(leaf_sum, idx, len - n2);
+  return a + b;
+}
+
+/* S streams of n values each, fed one position at a time (all streams together). */
+typedef struct {
+  size_t S, n, *leaf_len, n_leaves, cap_leaves, leaf, j;
+  double *r, *res, *leaf_sum; /* r: S x 8, res: S, leaf_sum: S x n_leaves */
+} pw_stream;
+
+static void pw_stream_free(pw_stream *p) {
+  free(p->leaf_len);
+  free(p->r);
+  free(p->res);
+  free(p->leaf_sum);
+}
+
+static fc_status pw_stream_init(pw_stream *p, size_t S, size_t n) {
+  memset(p, 0, sizeof *p);
+  p->S = S;
+  p->n = n;
+  if (pw_leaves(n, &p->leaf_len, &p->n_leaves, &p->cap_leaves) != FC_OK) return FC_ENOMEM;
+  p->r = calloc(S * 8 + 1, sizeof *p->r);
+  p->res = malloc((S + 1) * sizeof *p->res);
+  p->leaf_sum = calloc(S * p->n_leaves + 1, sizeof *p->leaf_sum);
+  if (!p->r || !p->res || !p->leaf_sum) return FC_ENOMEM;
+  for (size_t s = 0; s < S; s++)
+    p->res[s] = -0.0;
+  return FC_OK;
+}
+
+static void pw_stream_push(pw_stream *p, const double *v) {
+  size_t L = p->leaf_len[p->leaf], j = p->j, S = p->S;
+  if (L < 8) {
+    for (size_t s = 0; s < S; s++)
+      p->res[s] += v[s];
+  } else {
+    size_t cut = L - L % 8;
+    if (j == cut && L % 8)
+      for (size_t s = 0; s < S; s++)
+        p->res[s] = pw_combine8(p->r + 8 * s);
+    if (j < 8)
+      for (size_t s = 0; s < S; s++)
+        p->r[8 * s + j] = v[s];
+    else if (j < cut)
+      for (size_t s = 0; s < S; s++)
+        p->r[8 * s + j % 8] += v[s];
+    else
+      for (size_t s = 0; s < S; s++)
+        p->res[s] += v[s];
+    if (j == L - 1 && L % 8 == 0)
+      for (size_t s = 0; s < S; s++)
+        p->res[s] = pw_combine8(p->r + 8 * s);
+  }
+  if (j == L - 1) {
+    for (size_t s = 0; s < S; s++) {
+      p->leaf_sum[s * p->n_leaves + p->leaf] = p->res[s];
+      p->res[s] = -0.0;
+    }
+    p->leaf++;
+    p->j = 0;
+  } else {
+    p->j++;
+  }
+}
+
+static double pw_stream_sum(const pw_stream *p, size_t s) {
+  size_t idx = 0;
+  return pw_tree(p->leaf_sum + s * p->n_leaves, &idx, p->n);
+}
+
+/* Sparse pairwise sum of 4 value columns over positions [lo, lo + len); entries sorted by pos. */
+typedef struct {
+  size_t pos;
+  double v[4];
+} sp_entry;
+
+static void pw_sparse(const sp_entry *e, size_t a, size_t b, size_t lo, size_t len, double out[4]) {
+  if (a == b) {
+    for (int c = 0; c < 4; c++)
+      out[c] = 0.0;
+    return;
+  }
+  if (len < 8) {
+    for (int c = 0; c < 4; c++)
+      out[c] = -0.0;
+    for (size_t i = a; i < b; i++)
+      for (int c = 0; c < 4; c++)
+        out[c] += e[i].v[c];
+    return;
+  }
+  if (len <= PW_BLOCK) {
+    size_t cut = lo + len - len % 8;
+    double r[4][8];
+    memset(r, 0, sizeof r);
+    size_t i = a;
+    for (; i < b && e[i].pos < cut; i++)
+      for (int c = 0; c < 4; c++)
+        r[c][(e[i].pos - lo) % 8] += e[i].v[c];
+    for (int c = 0; c < 4; c++)
+      out[c] = pw_combine8(r[c]);
+    for (; i < b; i++)
+      for (int c = 0; c < 4; c++)
+        out[c] += e[i].v[c];
+    return;
+  }
+  size_t n2 = len / 2;
+  n2 -= n2 % 8;
+  size_t m = a;
+  while (m < b && e[m].pos < lo + n2)
+    m++;
+  double l[4], r[4];
+  pw_sparse(e, a, m, lo, n2, l);
+  pw_sparse(e, m, b, lo + n2, len - n2, r);
+  for (int c = 0; c < 4; c++)
+    out[c] = l[c] + r[c];
+}
+
+static int cmp_sp(const void *a, const void *b) {
+  size_t x = ((const sp_entry *)a)->pos, y = ((const sp_entry *)b)->pos;
+  return x < y ? -1 : x > y;
+}
+
 /* Evaluates namespace k from the grouped entries es[0..n) (all of namespace k, sorted by row). */
 static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, const char *label,
                                 fc_eval_input_stats *st, fc_error *err) {
   const ns_gt *g = &ev->gt[k];
   size_t T = ev->n_tau, NT = fc_ontology_n_terms(ev->o, k);
   fc_status rc = FC_OK;
-  /* raw[0..6) unweighted, raw[6..12) weighted, per threshold */
-  double *raw = calloc(T * 12 + 1, sizeof *raw);
-  double *hist = calloc((T + 1) * 8 + 1, sizeof *hist);
+  int W = ev->has_ia && g->ia;
+  double *rowv = calloc(T * 12 + 1, sizeof *rowv); /* this target's contributions, [tau][12] */
+  double *hist = calloc((T + 1) * 4 + 1, sizeof *hist);
   double *val = calloc(NT + 1, sizeof *val);
   uint32_t *mk = calloc(NT + 1, sizeof *mk);
   int32_t *dterms = malloc((n + 1) * sizeof *dterms);
   double *dvals = malloc((n + 1) * sizeof *dvals);
+  size_t *kk_of = calloc(NT + 1, sizeof *kk_of);
+  size_t *pos_ia = NULL, M = 0;
+  sp_entry *sp = NULL;
+  size_t sp_cap = 0;
   fc_term_vec pv = {0};
-  if (!raw || !hist || !val || !mk || !dterms || !dvals) {
-    rc = fc_error_set(err, FC_ENOMEM, "evaluate: out of memory");
-    goto done;
+  pw_stream ps;
+  memset(&ps, 0, sizeof ps);
+  if (!rowv || !hist || !val || !mk || !dterms || !dvals || !kk_of ||
+      pw_stream_init(&ps, T * 12, g->n_rows) != FC_OK)
+    goto oom;
+  if (W) {
+    pos_ia = malloc((NT + 1) * sizeof *pos_ia);
+    if (!pos_ia) goto oom;
+    for (size_t t = 0; t < NT; t++)
+      pos_ia[t] = g->ia[t] > 0 ? M++ : (size_t)-1;
   }
   uint32_t stamp = 0;
   size_t e = 0;
   for (size_t row = 0; row < g->n_rows; row++) {
-    double ngt = g->ngt[row], ngt_w = g->ngt_w[row];
+    double ngt = g->ngt[row];
     size_t a = e;
     while (e < n && (size_t)es[e].row == row)
       e++;
     size_t nd = 0;
     pv.n = 0;
     if (e > a) {
-      /* distinct terms with the max score, max_terms as cafaeval: a line is taken while the target has
+      /* distinct terms with the max score; max_terms as cafaeval: a line is taken while the target has
        * at most max_terms nonzero terms */
       stamp++;
       size_t nonzero = 0;
@@ -467,90 +629,126 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
       rc = fc_ontology_propagate(ev->o, k, ev->opts.prop, dterms, dvals, nd, ev->ws, &pv, err);
       if (rc != FC_OK) goto done;
     }
-    /* histograms by k = number of thresholds <= score: predicted at tau index < k */
-    double *hp = hist, *htp = hist + (T + 1), *hfp = hist + 2 * (T + 1), *hfn = hist + 3 * (T + 1);
-    double *wp = hist + 4 * (T + 1), *wtp = hist + 5 * (T + 1), *wfp = hist + 6 * (T + 1),
-           *wfn = hist + 7 * (T + 1);
-    memset(hist, 0, (T + 1) * 8 * sizeof *hist);
+    /* kk = number of thresholds <= score: the term is predicted at tau index < kk */
     stamp++;
     for (size_t i = 0; i < pv.n; i++) {
       mk[pv.terms[i]] = stamp;
-      val[pv.terms[i]] = pv.values[i];
+      kk_of[pv.terms[i]] = n_tau_le(ev, pv.values[i]);
     }
-    /* GT terms: tp and fn by the score they got (predicted terms carry the previous stamp) */
-    stamp++;
+    uint32_t pstamp = stamp++;
+    double *hp = hist, *htp = hist + (T + 1), *hfp = hist + 2 * (T + 1), *hfn = hist + 3 * (T + 1);
+    memset(hist, 0, (T + 1) * 4 * sizeof *hist);
+    size_t nsp = 0;
     for (size_t q = g->off[row]; q < g->off[row + 1]; q++) {
       int32_t t = g->terms[q];
-      size_t kk = (mk[t] == stamp - 1) ? n_tau_le(ev, val[t]) : 0;
-      int in_toi = g->toi[t];
-      double w = g->ia ? g->ia[t] : 0;
-      if (in_toi) {
+      size_t kk = mk[t] == pstamp ? kk_of[t] : 0;
+      if (g->toi[t]) {
         hfn[kk] += 1;
         if (kk) htp[kk - 1] += 1;
       }
-      if (w > 0) {
-        wfn[kk] += w;
-        if (kk) wtp[kk - 1] += w;
+      if (W && pos_ia[t] != (size_t)-1) {
+        if (grow((void **)&sp, &sp_cap, nsp + 1, sizeof *sp) != FC_OK) goto oom;
+        sp[nsp].pos = pos_ia[t];
+        sp[nsp].v[0] = (double)kk; /* kk, is_gt and IA, turned into the 4 sums' values below */
+        sp[nsp].v[1] = 1;
+        sp[nsp].v[2] = g->ia[t];
+        nsp++;
       }
     }
     for (size_t q = g->off[row]; q < g->off[row + 1]; q++)
-      mk[g->terms[q]] = stamp; /* GT */
+      mk[g->terms[q]] = stamp; /* GT mark */
     for (size_t i = 0; i < pv.n; i++) {
       int32_t t = pv.terms[i];
-      size_t kk = n_tau_le(ev, pv.values[i]);
-      if (!kk) continue;
       int is_gt = mk[t] == stamp;
-      double w = g->ia ? g->ia[t] : 0;
-      if (g->toi[t]) {
+      size_t kk = kk_of[t];
+      if (kk && g->toi[t]) {
         hp[kk - 1] += 1;
         if (!is_gt) hfp[kk - 1] += 1;
       }
-      if (w > 0) {
-        wp[kk - 1] += w;
-        if (!is_gt) wfp[kk - 1] += w;
+      if (W && !is_gt && kk && pos_ia[t] != (size_t)-1) {
+        if (grow((void **)&sp, &sp_cap, nsp + 1, sizeof *sp) != FC_OK) goto oom;
+        sp[nsp].pos = pos_ia[t];
+        sp[nsp].v[0] = (double)kk;
+        sp[nsp].v[1] = 0;
+        sp[nsp].v[2] = g->ia[t];
+        nsp++;
       }
     }
-    /* suffix sums for predicted counts (index >= i), prefix sums for fn (k <= i) */
-    double P = 0, TP = 0, FP = 0, WP = 0, WTP = 0, WFP = 0;
-    double FN = 0, WFN = 0;
-    /* fn at tau i = sum_{kk <= i} hfn[kk] */
-    double *cfn = malloc((T + 1) * 2 * sizeof *cfn);
-    if (!cfn) {
-      rc = fc_error_set(err, FC_ENOMEM, "evaluate: out of memory");
-      goto done;
-    }
+    /* unweighted: exact integer counts per threshold */
+    double P = 0, TP = 0, FP = 0, FN = 0;
     for (size_t i = 0; i < T; i++) {
       FN += hfn[i];
-      WFN += wfn[i];
-      cfn[i] = FN;
-      cfn[T + 1 + i] = WFN;
+      rowv[i * 12 + 3] = FN;
     }
     for (size_t ii = T; ii-- > 0;) {
       P += hp[ii];
       TP += htp[ii];
       FP += hfp[ii];
-      WP += wp[ii];
-      WTP += wtp[ii];
-      WFP += wfp[ii];
-      double *r = raw + ii * 12;
-      if (P > 0) {
-        r[0] += 1;
-        r[4] += TP / P;
-      }
-      r[1] += TP;
-      r[2] += FP;
-      r[3] += cfn[ii];
-      if (ngt > 0) r[5] += TP / ngt;
-      if (WP > 0) {
-        r[6] += 1;
-        r[10] += WTP / WP;
-      }
-      r[7] += WTP;
-      r[8] += WFP;
-      r[9] += cfn[T + 1 + ii];
-      if (ngt_w > 0) r[11] += WTP / ngt_w;
+      double *r = rowv + ii * 12;
+      r[0] = P > 0;
+      r[1] = TP;
+      r[2] = FP;
+      r[4] = P > 0 ? TP / P : 0.0;
+      r[5] = ngt > 0 ? TP / ngt : 0.0;
     }
-    free(cfn);
+    if (W) {
+      /* weighted: per threshold, sparse pairwise sums over the IA > 0 terms in index order */
+      qsort(sp, nsp, sizeof *sp, cmp_sp);
+      size_t *kks = malloc((nsp + 1) * sizeof *kks);
+      unsigned char *isg = malloc(nsp + 1);
+      if (!kks || !isg) {
+        free(kks);
+        free(isg);
+        goto oom;
+      }
+      for (size_t q = 0; q < nsp; q++) {
+        kks[q] = (size_t)sp[q].v[0];
+        isg[q] = sp[q].v[1] != 0;
+      }
+      double tot[4];
+      double *iaq = malloc((nsp + 1) * sizeof *iaq);
+      if (!iaq) {
+        free(kks);
+        free(isg);
+        goto oom;
+      }
+      for (size_t q = 0; q < nsp; q++)
+        iaq[q] = sp[q].v[2];
+      for (size_t q = 0; q < nsp; q++) {
+        for (int c = 0; c < 4; c++)
+          sp[q].v[c] = 0;
+        sp[q].v[3] = isg[q] ? iaq[q] : 0;
+      }
+      pw_sparse(sp, 0, nsp, 0, M, tot); /* |G|_w */
+      double ngt_w = tot[3];
+      double cur[4] = {0, 0, 0, 0};
+      for (size_t i = 0; i < T; i++) {
+        int changed = i == 0;
+        for (size_t q = 0; q < nsp && !changed; q++)
+          if (kks[q] == i) changed = 1;
+        if (changed) {
+          for (size_t q = 0; q < nsp; q++) {
+            int pred = kks[q] > i;
+            sp[q].v[0] = pred ? iaq[q] : 0;
+            sp[q].v[1] = pred && isg[q] ? iaq[q] : 0;
+            sp[q].v[2] = pred && !isg[q] ? iaq[q] : 0;
+            sp[q].v[3] = !pred && isg[q] ? iaq[q] : 0;
+          }
+          pw_sparse(sp, 0, nsp, 0, M, cur);
+        }
+        double *r = rowv + i * 12 + 6;
+        r[0] = cur[0] > 0;
+        r[1] = cur[1];
+        r[2] = cur[2];
+        r[3] = cur[3];
+        r[4] = cur[0] > 0 ? cur[1] / cur[0] : 0.0;
+        r[5] = ngt_w > 0 ? cur[1] / ngt_w : 0.0;
+      }
+      free(kks);
+      free(isg);
+      free(iaq);
+    }
+    pw_stream_push(&ps, rowv);
   }
   {
     double ne = (double)g->n_rows;
@@ -560,22 +758,29 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
       r.filename = label;
       r.ns = k;
       r.tau = ev->tau[i];
-      normalise(raw + i * 12, ne, ev->opts.norm, r.m);
-      if (ev->has_ia) normalise(raw + i * 12 + 6, ne, ev->opts.norm, r.w);
+      double raw[12];
+      for (int c = 0; c < 12; c++)
+        raw[c] = pw_stream_sum(&ps, i * 12 + c);
+      normalise(raw, ne, ev->opts.norm, r.m);
+      if (ev->has_ia) normalise(raw + 6, ne, ev->opts.norm, r.w);
       if (!(r.m[FC_EV_COV] > 0)) continue;
-      if (push_row(ev, &r) != FC_OK) {
-        rc = fc_error_set(err, FC_ENOMEM, "evaluate: out of memory");
-        goto done;
-      }
+      if (push_row(ev, &r) != FC_OK) goto oom;
     }
   }
+  goto done;
+oom:
+  rc = fc_error_set(err, FC_ENOMEM, "evaluate: out of memory");
 done:
-  free(raw);
+  free(rowv);
   free(hist);
   free(val);
   free(mk);
   free(dterms);
   free(dvals);
+  free(kk_of);
+  free(pos_ia);
+  free(sp);
+  pw_stream_free(&ps);
   fc_term_vec_free(&pv);
   return rc;
 }
