@@ -39,6 +39,7 @@ static void help(FILE *out) {
 }
 
 static void report(const char *what, const fc_eval_input_stats *s) {
+  if (fc_log_get_level() < FC_LOG_WARN) return; /* -q */
   fprintf(
       stderr,
       "%s: %zu lines, %zu used; skipped: %zu short, %zu unknown terms, %zu obsolete terms, %zu bad scores, "
