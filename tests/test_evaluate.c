@@ -350,12 +350,63 @@ static void test_options(void **state) {
   free(ia);
 }
 
+/* Partial-knowledge evaluation (--known), by hand: R <- A <- C, R <- B. T1: GT C, known A; T2: GT B,
+ * known B (nothing left: not evaluated). Predictions T1 C 0.8, T1 B 0.5, T2 B 0.9. */
+static void test_known(void **state) {
+  (void)state;
+  char *dir = tmp_dir();
+  char *obo =
+      tmp_file(dir, "o.obo",
+               "[Term]\nid: X:R\nnamespace: ns\n\n[Term]\nid: X:A\nnamespace: ns\nis_a: X:R\n\n"
+               "[Term]\nid: X:B\nnamespace: ns\nis_a: X:R\n\n[Term]\nid: X:C\nnamespace: ns\nis_a: X:A\n");
+  char *gt = tmp_file(dir, "gt.tsv", "T1\tX:C\nT2\tX:B\n");
+  char *known = tmp_file(dir, "known.tsv", "T1\tX:A\nT2\tX:B\nT3\tX:B\n");
+  char *pred = tmp_file(dir, "p.tsv", "T1\tX:C\t0.8\nT1\tX:B\t0.5\nT2\tX:B\t0.9\n");
+  fc_eval_opts o;
+  fc_eval_opts_default(&o);
+  o.known_path = known;
+  ctx c;
+  ctx_open(&c, obo, gt, NULL, &o);
+  assert_int_equal(fc_eval_active_targets(c.ev, 0), 1);
+  assert_int_equal(fc_eval_known_stats(c.ev)->other_target, 1);
+  fc_error err = {0};
+  assert_int_equal(fc_eval_add_file(c.ev, pred, "p", NULL, &err), FC_OK);
+  size_t n;
+  const fc_eval_row *rows = fc_eval_rows(c.ev, &n);
+  assert_int_equal(n, 80); /* tau 0.01 ... 0.80 */
+  for (size_t i = 0; i < n; i++) {
+    const double *m = rows[i].m;
+    assert_true(m[FC_EV_N] == 1 && m[FC_EV_COV] == 1 && m[FC_EV_TP] == 1 && m[FC_EV_FN] == 0);
+    if (rows[i].tau <= 0.5) {
+      assert_true(m[FC_EV_FP] == 1 && m[FC_EV_PR] == 0.5 && m[FC_EV_RC] == 1);
+    } else {
+      assert_true(m[FC_EV_FP] == 0 && m[FC_EV_F] == 1);
+    }
+  }
+  ctx_close(&c);
+  /* without --known: both targets, the known terms count */
+  ctx_open(&c, obo, gt, NULL, NULL);
+  assert_int_equal(fc_eval_active_targets(c.ev, 0), 2);
+  assert_int_equal(fc_eval_add_file(c.ev, pred, "p", NULL, &err), FC_OK);
+  rows = fc_eval_rows(c.ev, &n);
+  assert_true(rows[0].m[FC_EV_N] == 2);
+  assert_true(rows[0].m[FC_EV_TP] == 2.5); /* (3 + 2) / 2 */
+  ctx_close(&c);
+  rm_rf(dir);
+  free(dir);
+  free(obo);
+  free(gt);
+  free(known);
+  free(pred);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance_plain),
       cmocka_unit_test(test_conformance_ia),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_options),
+      cmocka_unit_test(test_known),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,11 @@ typedef struct {
   double th_step;    /* threshold step; 0 = 0.01. tau = step, 2 step, ... < 1 */
   long max_terms;    /* < 0: no cap */
   int no_orphans;    /* 1: terms without parents (roots) are not evaluated */
+  /* Known annotations (`target term` pairs, like the ground truth) for partial-knowledge evaluation, as
+   * later CAFA-evaluator versions' -known (not in 1.2.1): they are propagated, and for each target its
+   * known terms are left out of its predictions and ground truth; targets left without a ground-truth
+   * term of interest are not evaluated (not counted in n nor in the number of targets). NULL: none. */
+  const char *known_path;
 } fc_eval_opts;
 void fc_eval_opts_default(fc_eval_opts *o);
 
@@ -91,6 +96,8 @@ void fc_eval_free(fc_eval *ev);
 int fc_eval_has_ia(const fc_eval *ev);
 const fc_eval_input_stats *fc_eval_gt_stats(const fc_eval *ev);
 const fc_eval_input_stats *fc_eval_ia_stats(const fc_eval *ev);
+const fc_eval_input_stats *fc_eval_known_stats(const fc_eval *ev);
+size_t fc_eval_active_targets(const fc_eval *ev, int ns); /* targets evaluated (after --known) */
 size_t fc_eval_gt_targets(const fc_eval *ev, int ns);     /* targets with ground truth in ns */
 size_t fc_eval_gt_annotations(const fc_eval *ev, int ns); /* propagated (target, term) pairs */
 

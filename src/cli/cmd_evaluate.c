@@ -12,7 +12,7 @@ static void help(FILE *out) {
   fputs(
       "usage: fantasia-c evaluate --ontology go.obo --ground-truth gt.tsv --predictions FILE|DIR -o OUTDIR\n"
       "                           [--ia ia.tsv] [--norm cafa|pred|gt] [--prop max|fill] [--th-step 0.01]\n"
-      "                           [--max-terms N] [--no-orphans] [--replace-obsolete]\n\n"
+      "                           [--max-terms N] [--no-orphans] [--known known.tsv] [--replace-obsolete]\n\n"
       "Evaluates predictions the way CAFA-evaluator 1.2.1 (pip cafaeval) does, per namespace and per file:\n"
       "precision/recall/F over the thresholds tau = step, 2*step, ... < 1, Fmax, IA-weighted F (with --ia),\n"
       "S = sqrt(ru^2 + mi^2) and its minimum, coverage and micro-averaged F.\n\n"
@@ -27,6 +27,9 @@ static void help(FILE *out) {
       "  --th-step X           threshold step [0.01]; outputs have ceil(-log10 X)+1 decimals\n"
       "  --max-terms N         at most N (+1, as cafaeval) distinct terms per target, in file order\n"
       "  --no-orphans          do not evaluate terms without parents (the namespace roots), as CAFA\n"
+      "  --known FILE          known annotations (target term) left out per target: partial-knowledge\n"
+      "                        evaluation as later CAFA-evaluator versions' -known (not in 1.2.1); targets\n"
+      "                        left without ground truth are not evaluated\n"
       "  --replace-obsolete    map obsolete terms to their replaced_by term (cafaeval drops them)\n"
       "  -o, --output DIR      writes evaluation_all.tsv and "
       "evaluation_best_{f,s,f_micro}[,f_w,f_micro_w].tsv\n\n"
@@ -62,6 +65,7 @@ int fc_cmd_evaluate(int argc, char **argv) {
                                        {"max-terms", required_argument, 0, 'm'},
                                        {"no-orphans", no_argument, 0, 'O'},
                                        {"replace-obsolete", no_argument, 0, 'R'},
+                                       {"known", required_argument, 0, 'K'},
                                        {"output", required_argument, 0, 'o'},
                                        {"verbose", no_argument, 0, 'v'},
                                        {"quiet", no_argument, 0, 'q'},
@@ -166,6 +170,14 @@ int fc_cmd_evaluate(int argc, char **argv) {
              fc_eval_gt_annotations(ev, (int)k));
   report("ground truth", fc_eval_gt_stats(ev));
   if (ia) report("ia", fc_eval_ia_stats(ev));
+  if (eo.known_path) {
+    report("known", fc_eval_known_stats(ev));
+    for (size_t k = 0; k < fc_ontology_n_namespaces(o); k++)
+      if (fc_eval_gt_targets(ev, (int)k))
+        fc_log(FC_LOG_INFO, "known %s: %zu of %zu targets keep ground truth to evaluate",
+               fc_ontology_namespace(o, (int)k), fc_eval_active_targets(ev, (int)k),
+               fc_eval_gt_targets(ev, (int)k));
+  }
   fc_eval_input_stats ps;
   if (fc_eval_add_path(ev, pred, &ps, &err) != FC_OK) {
     rc = fc_cli_fail(&err);

@@ -24,6 +24,10 @@ typedef struct {
   size_t n_ann;
   double *ia;         /* per term (0 when absent), NULL without IA */
   unsigned char *toi; /* per term: evaluated (no_orphans drops roots) */
+  size_t *xoff;       /* known annotations (propagated) per row, CSR; NULL without known_path */
+  int32_t *xterms;
+  unsigned char *active; /* rows evaluated (NULL: all) */
+  size_t n_active;
 } ns_gt;
 
 struct fc_eval {
@@ -39,7 +43,7 @@ struct fc_eval {
   double *tau;
   size_t n_tau;
   int decimals;
-  fc_eval_input_stats gt_st, ia_st;
+  fc_eval_input_stats gt_st, ia_st, known_st;
   fc_eval_row *rows;
   size_t n_rows, cap_rows;
   char **labels;
@@ -66,6 +70,9 @@ void fc_eval_free(fc_eval *ev) {
     free(g->ngt_w);
     free(g->ia);
     free(g->toi);
+    free(g->xoff);
+    free(g->xterms);
+    free(g->active);
     if (ev->row_of) free(ev->row_of[k]);
   }
   free(ev->gt);
@@ -89,6 +96,12 @@ const fc_eval_input_stats *fc_eval_gt_stats(const fc_eval *ev) {
 }
 const fc_eval_input_stats *fc_eval_ia_stats(const fc_eval *ev) {
   return &ev->ia_st;
+}
+const fc_eval_input_stats *fc_eval_known_stats(const fc_eval *ev) {
+  return &ev->known_st;
+}
+size_t fc_eval_active_targets(const fc_eval *ev, int ns) {
+  return (ns >= 0 && (size_t)ns < ev->n_ns) ? ev->gt[ns].n_active : 0;
 }
 size_t fc_eval_gt_targets(const fc_eval *ev, int ns) {
   return (ns >= 0 && (size_t)ns < ev->n_ns) ? ev->gt[ns].n_rows : 0;
@@ -184,6 +197,128 @@ static fc_status load_ia(fc_eval *ev, const char *path, fc_error *err) {
   if (r < 0) return err ? err->code : FC_EFORMAT;
   ev->has_ia = 1;
   return FC_OK;
+}
+
+/* Known annotations: propagated per (namespace, ground-truth row); rows left without a GT term of
+ * interest become inactive. */
+static fc_status load_known(fc_eval *ev, const char *path, fc_error *err) {
+  fc_annot_set ann;
+  fc_status st = fc_annot_read(path, NULL, &ann, err);
+  if (st != FC_OK) {
+    fc_annot_set_free(&ann);
+    return st;
+  }
+  fc_eval_input_stats *ks = &ev->known_st;
+  ks->lines = ann.n + ann.n_bad;
+  ks->short_lines = ann.n_bad;
+  entry *es = malloc((ann.n + 1) * sizeof *es);
+  int32_t *tbuf = malloc((ann.n + 1) * sizeof *tbuf);
+  size_t *caps = calloc(ev->n_ns + 1, sizeof *caps);
+  uint32_t *mk = NULL;
+  fc_term_vec pv = {0};
+  size_t ne = 0;
+  if (!es || !tbuf || !caps) goto oom;
+  for (size_t i = 0; i < ann.n; i++) {
+    int ns;
+    int32_t t;
+    fc_term_resolution r = fc_ontology_resolve(ev->o, ann.rows[i].go_id, &ns, &t);
+    if (r == FC_TERM_UNKNOWN) {
+      ks->unknown_term++;
+      continue;
+    }
+    if (ns < 0) {
+      ks->obsolete_term++;
+      continue;
+    }
+    const char *acc = ann.rows[i].accession;
+    int32_t gp = target_id(ev, acc, strlen(acc), 0);
+    int32_t row = gp >= 0 && (size_t)gp < ev->n_targets ? ev->row_of[ns][gp] : -1;
+    if (row < 0) {
+      ks->other_target++;
+      continue;
+    }
+    if (r != FC_TERM_PRIMARY) ks->alt_mapped++;
+    es[ne].ns = ns;
+    es[ne].row = row;
+    es[ne].term = t;
+    es[ne].pad = 0;
+    es[ne].score = 1;
+    es[ne].order = i;
+    ne++;
+    ks->used++;
+  }
+  qsort(es, ne, sizeof *es, cmp_entry_gt);
+  size_t maxT = 1;
+  for (size_t k = 0; k < ev->n_ns; k++) {
+    ns_gt *g = &ev->gt[k];
+    g->xoff = calloc(g->n_rows + 1, sizeof(size_t));
+    g->active = calloc(g->n_rows + 1, 1);
+    if (!g->xoff || !g->active) goto oom;
+    if (fc_ontology_n_terms(ev->o, (int)k) > maxT) maxT = fc_ontology_n_terms(ev->o, (int)k);
+  }
+  mk = calloc(maxT, sizeof *mk);
+  if (!mk) goto oom;
+  size_t *fill = calloc(ev->n_ns + 1, sizeof *fill);
+  if (!fill) goto oom;
+  for (size_t a = 0; a < ne;) {
+    size_t b = a;
+    while (b < ne && es[b].ns == es[a].ns && es[b].row == es[a].row)
+      b++;
+    ns_gt *g = &ev->gt[es[a].ns];
+    for (size_t c = a; c < b; c++)
+      tbuf[c - a] = es[c].term;
+    st = fc_ontology_propagate(ev->o, es[a].ns, FC_PROP_MAX, tbuf, NULL, b - a, ev->ws, &pv, err);
+    if (st != FC_OK) {
+      free(fill);
+      goto fail;
+    }
+    size_t base = fill[es[a].ns];
+    if (grow((void **)&g->xterms, &caps[es[a].ns], base + pv.n + 1, sizeof(int32_t)) != FC_OK) {
+      free(fill);
+      goto oom;
+    }
+    memcpy(g->xterms + base, pv.terms, pv.n * sizeof(int32_t));
+    fill[es[a].ns] += pv.n;
+    g->xoff[es[a].row + 1] = fill[es[a].ns];
+    a = b;
+  }
+  free(fill);
+  uint32_t stamp = 0;
+  for (size_t k = 0; k < ev->n_ns; k++) {
+    ns_gt *g = &ev->gt[k];
+    for (size_t r = 0; r < g->n_rows; r++)
+      if (g->xoff[r + 1] < g->xoff[r]) g->xoff[r + 1] = g->xoff[r];
+    g->n_active = 0;
+    for (size_t r = 0; r < g->n_rows; r++) {
+      stamp++;
+      for (size_t q = g->xoff[r]; q < g->xoff[r + 1]; q++)
+        mk[g->xterms[q]] = stamp;
+      double n = 0, nw = 0;
+      for (size_t q = g->off[r]; q < g->off[r + 1]; q++) {
+        int32_t t = g->terms[q];
+        if (mk[t] == stamp) continue;
+        if (g->toi[t]) n += 1;
+        if (g->ia && g->ia[t] > 0) nw += g->ia[t];
+      }
+      g->ngt[r] = n;
+      g->ngt_w[r] = nw;
+      g->active[r] = n > 0;
+      g->n_active += n > 0;
+    }
+  }
+  st = FC_OK;
+  goto done;
+oom:
+  st = fc_error_set(err, FC_ENOMEM, "evaluate: out of memory");
+fail:
+done:
+  fc_annot_set_free(&ann);
+  free(es);
+  free(tbuf);
+  free(caps);
+  free(mk);
+  fc_term_vec_free(&pv);
+  return st;
 }
 
 fc_status fc_eval_new(const fc_ontology *o, const char *gt_path, const char *ia_path,
@@ -350,7 +485,11 @@ fc_status fc_eval_new(const fc_ontology *o, const char *gt_path, const char *ia_
         }
     }
   free(es);
+  es = NULL;
   fc_term_vec_free(&pv);
+  for (size_t k = 0; k < ev->n_ns; k++)
+    ev->gt[k].n_active = ev->gt[k].n_rows;
+  if (ev->opts.known_path && (st = load_known(ev, ev->opts.known_path, err)) != FC_OK) goto fail;
   *out = ev;
   return FC_OK;
 oom:
@@ -580,11 +719,12 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
   size_t *pos_ia = NULL, M = 0;
   sp_entry *sp = NULL;
   size_t sp_cap = 0;
+  uint32_t *xk = NULL;
   fc_term_vec pv = {0};
   pw_stream ps;
   memset(&ps, 0, sizeof ps);
   if (!rowv || !hist || !val || !mk || !dterms || !dvals || !kk_of ||
-      pw_stream_init(&ps, T * 12, g->n_rows) != FC_OK)
+      pw_stream_init(&ps, T * 12, g->n_active) != FC_OK)
     goto oom;
   if (W) {
     pos_ia = malloc((NT + 1) * sizeof *pos_ia);
@@ -592,13 +732,21 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
     for (size_t t = 0; t < NT; t++)
       pos_ia[t] = g->ia[t] > 0 ? M++ : (size_t)-1;
   }
-  uint32_t stamp = 0;
+  uint32_t stamp = 0, xstamp = 0;
+  if (g->xoff && !(xk = calloc(NT + 1, sizeof *xk))) goto oom;
   size_t e = 0;
   for (size_t row = 0; row < g->n_rows; row++) {
     double ngt = g->ngt[row];
     size_t a = e;
     while (e < n && (size_t)es[e].row == row)
       e++;
+    if (g->active && !g->active[row]) continue; /* all its ground truth is known (--known) */
+    uint32_t xs = 0;
+    if (g->xoff) {
+      xs = ++xstamp;
+      for (size_t q = g->xoff[row]; q < g->xoff[row + 1]; q++)
+        xk[g->xterms[q]] = xs;
+    }
     size_t nd = 0;
     pv.n = 0;
     if (e > a) {
@@ -641,6 +789,7 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
     size_t nsp = 0;
     for (size_t q = g->off[row]; q < g->off[row + 1]; q++) {
       int32_t t = g->terms[q];
+      if (xs && xk[t] == xs) continue; /* known */
       size_t kk = mk[t] == pstamp ? kk_of[t] : 0;
       if (g->toi[t]) {
         hfn[kk] += 1;
@@ -659,6 +808,7 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
       mk[g->terms[q]] = stamp; /* GT mark */
     for (size_t i = 0; i < pv.n; i++) {
       int32_t t = pv.terms[i];
+      if (xs && xk[t] == xs) continue; /* known */
       int is_gt = mk[t] == stamp;
       size_t kk = kk_of[t];
       if (kk && g->toi[t]) {
@@ -751,7 +901,7 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
     pw_stream_push(&ps, rowv);
   }
   {
-    double ne = (double)g->n_rows;
+    double ne = (double)g->n_active;
     for (size_t i = 0; i < T; i++) {
       fc_eval_row r;
       memset(&r, 0, sizeof r);
@@ -780,6 +930,7 @@ done:
   free(kk_of);
   free(pos_ia);
   free(sp);
+  free(xk);
   pw_stream_free(&ps);
   fc_term_vec_free(&pv);
   return rc;
