@@ -247,7 +247,7 @@ static fc_status load_known(fc_eval *ev, const char *path, fc_error *err) {
     ne++;
     ks->used++;
   }
-  qsort(es, ne, sizeof *es, cmp_entry_gt);
+  if (ne) qsort(es, ne, sizeof *es, cmp_entry_gt);
   size_t maxT = 1;
   for (size_t k = 0; k < ev->n_ns; k++) {
     ns_gt *g = &ev->gt[k];
@@ -424,7 +424,7 @@ fc_status fc_eval_new(const fc_ontology *o, const char *gt_path, const char *ia_
     }
     es[i].row = *ro;
   }
-  qsort(es, ne, sizeof *es, cmp_entry_gt);
+  if (ne) qsort(es, ne, sizeof *es, cmp_entry_gt);
   for (size_t k = 0; k < ev->n_ns; k++) {
     ns_gt *g = &ev->gt[k];
     g->row_gp = malloc((g->n_rows + 1) * sizeof(int32_t));
@@ -843,7 +843,7 @@ static fc_status eval_namespace(fc_eval *ev, int k, const entry *es, size_t n, c
     }
     if (W) {
       /* weighted: per threshold, sparse pairwise sums over the IA > 0 terms in index order */
-      qsort(sp, nsp, sizeof *sp, cmp_sp);
+      if (nsp) qsort(sp, nsp, sizeof *sp, cmp_sp);
       size_t *kks = malloc((nsp + 1) * sizeof *kks);
       unsigned char *isg = malloc(nsp + 1);
       if (!kks || !isg) {
@@ -1027,7 +1027,7 @@ fc_status fc_eval_add_file(fc_eval *ev, const char *path, const char *label, fc_
     free(es);
     return err ? err->code : FC_EFORMAT;
   }
-  qsort(es, n, sizeof *es, cmp_entry_pred);
+  if (n) qsort(es, n, sizeof *es, cmp_entry_pred);
   for (size_t a = 0; a < n;) {
     size_t b = a;
     while (b < n && es[b].ns == es[a].ns)
@@ -1071,7 +1071,7 @@ static fc_status walk(fc_eval *ev, const char *dir, const char *prefix, fc_eval_
     n++;
   }
   closedir(d);
-  if (rc == FC_OK) qsort(names, n, sizeof *names, cmp_cstr);
+  if (rc == FC_OK && n) qsort(names, n, sizeof *names, cmp_cstr);
   for (size_t i = 0; i < n && rc == FC_OK; i++) {
     char *p = fc_path_join(dir, names[i]);
     char *lab = prefix ? fc_sprintf("%s_%s", prefix, names[i]) : fc_strdup(names[i]);
