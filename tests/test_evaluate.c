@@ -400,6 +400,224 @@ static void test_known(void **state) {
   free(pred);
 }
 
+/* ---- dense reference twin: numpy-like matrices, plain loops, numpy's pairwise sum over dense arrays ---- */
+static double np_pairwise(const double *a, size_t n) {
+  if (n < 8) {
+    double res = -0.0;
+    for (size_t i = 0; i < n; i++)
+      res += a[i];
+    return res;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int j = 0; j < 8; j++)
+      r[j] = a[j];
+    size_t i;
+    for (i = 8; i < n - n % 8; i += 8)
+      for (int j = 0; j < 8; j++)
+        r[j] += a[i + j];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++)
+      res += a[i];
+    return res;
+  }
+  size_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return np_pairwise(a, n2) + np_pairwise(a + n2, n - n2);
+}
+
+static double dsafe(double a, double b) {
+  return b > 0 ? a / b : 0.0;
+}
+static double df(double pr, double rc) {
+  double d = pr + rc;
+  return d != 0 ? 2 * pr * rc / d : 0.0;
+}
+static void dnorm(const double raw[6], double ne, fc_eval_norm norm, double m[FC_EV_NCOLS]) {
+  m[0] = raw[0];
+  for (int c = 1; c < 6; c++)
+    m[c] = dsafe(raw[c], (norm == FC_NORM_PRED || (norm == FC_NORM_CAFA && c == 4)) ? raw[0] : ne);
+  m[FC_EV_COV] = raw[0] / ne;
+  m[FC_EV_MI] = m[FC_EV_FP];
+  m[FC_EV_RU] = m[FC_EV_FN];
+  m[FC_EV_F] = df(m[FC_EV_PR], m[FC_EV_RC]);
+  m[FC_EV_S] = sqrt(m[FC_EV_RU] * m[FC_EV_RU] + m[FC_EV_MI] * m[FC_EV_MI]);
+  m[FC_EV_PR_MICRO] = dsafe(m[FC_EV_TP], m[FC_EV_TP] + m[FC_EV_FP]);
+  m[FC_EV_RC_MICRO] = dsafe(m[FC_EV_TP], m[FC_EV_TP] + m[FC_EV_FN]);
+  m[FC_EV_F_MICRO] = df(m[FC_EV_PR_MICRO], m[FC_EV_RC_MICRO]);
+}
+
+static void dense_propagate(const fc_ontology *o, double *row, size_t T, fc_prop_mode mode) {
+  const int32_t *ord = fc_ontology_topo_order(o, 0);
+  for (size_t i = 0; i < T; i++) {
+    int32_t t = ord[i];
+    size_t nc;
+    const int32_t *ch = fc_ontology_children(o, 0, t, &nc);
+    if (!nc) continue;
+    double cm = 0;
+    for (size_t c = 0; c < nc; c++)
+      if (row[ch[c]] > cm) cm = row[ch[c]];
+    if (mode == FC_PROP_MAX)
+      row[t] = row[t] > cm ? row[t] : cm;
+    else if (row[t] == 0)
+      row[t] = cm;
+  }
+}
+
+static unsigned long long rng_state = 88172645463325252ull;
+static unsigned rnd(unsigned n) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (unsigned)(rng_state % n);
+}
+
+static void test_dense_twin(void **state) {
+  (void)state;
+  char *obo = fx("IDPO_disorder_function.obo");
+  char *dir = tmp_dir();
+  fc_go *go;
+  fc_ontology *o;
+  fc_error err = {0};
+  assert_int_equal(fc_go_load(obo, &go, &err), FC_OK);
+  assert_int_equal(fc_ontology_build(go, NULL, &o, &err), FC_OK);
+  size_t T = fc_ontology_n_terms(o, 0);
+  const size_t sizes[] = {1, 7, 9, 130, 131, 300, 1029};
+  int rounds = getenv("FC_SANITIZE") ? 4 : 7;
+  for (int round = 0; round < rounds; round++) {
+    size_t R = sizes[round % 7];
+    fc_eval_opts opts;
+    fc_eval_opts_default(&opts);
+    opts.norm = (fc_eval_norm)rnd(3);
+    opts.prop = (fc_prop_mode)rnd(2);
+    opts.no_orphans = rnd(2);
+    opts.max_terms = rnd(3) == 0 ? (long)rnd(4) : -1;
+    opts.th_step = rnd(2) ? 0.01 : 0.03;
+    /* files: GT (every target gets 1-3 terms), IA (random, some 0), predictions (0-6 lines per target) */
+    char *gtp = fc_path_join(dir, "gt.tsv"), *iap = fc_path_join(dir, "ia.tsv"),
+         *pp = fc_path_join(dir, "p.tsv");
+    FILE *fg = fopen(gtp, "w"), *fi = fopen(iap, "w"), *fp = fopen(pp, "w");
+    unsigned char *G = calloc(R * T, 1);
+    double *P = calloc(R * T, sizeof(double)), *ia = calloc(T, sizeof(double));
+    for (size_t t = 0; t < T; t++) {
+      ia[t] = rnd(4) ? (double)rnd(1000) / 137.0 : 0;
+      fprintf(fi, "%s\t%.17g\n", fc_ontology_term_id(o, 0, (int32_t)t), ia[t]);
+    }
+    size_t *nz = calloc(R, sizeof *nz);
+    for (size_t r = 0; r < R; r++) {
+      int ng = 1 + rnd(3);
+      for (int q = 0; q < ng; q++) {
+        size_t t = rnd((unsigned)T);
+        fprintf(fg, "P%zu\t%s\n", r, fc_ontology_term_id(o, 0, (int32_t)t));
+        G[r * T + t] = 1;
+      }
+    }
+    /* predictions in a shuffled target order; dense keeps cafaeval's per-line max_terms rule */
+    for (int line = 0; line < (int)(R * 3); line++) {
+      size_t r = rnd((unsigned)R), t = rnd((unsigned)T);
+      double v = rnd(10) == 0 ? 1.0 : (double)rnd(101) / 100.0;
+      fprintf(fp, "P%zu\t%s\t%.2f\n", r, fc_ontology_term_id(o, 0, (int32_t)t), v);
+      char buf[32];
+      snprintf(buf, sizeof buf, "%.2f", v);
+      v = strtod(buf, NULL);
+      if (opts.max_terms >= 0 && nz[r] > (size_t)opts.max_terms) continue;
+      if (v > P[r * T + t]) {
+        if (P[r * T + t] == 0) nz[r]++;
+        P[r * T + t] = v;
+      }
+    }
+    fclose(fg);
+    fclose(fi);
+    fclose(fp);
+    free(nz);
+    fc_eval *ev;
+    assert_int_equal(fc_eval_new(o, gtp, iap, &opts, &ev, &err), FC_OK);
+    assert_int_equal(fc_eval_add_file(ev, pp, "p", NULL, &err), FC_OK);
+    size_t nrows;
+    const fc_eval_row *rows = fc_eval_rows(ev, &nrows);
+    /* dense: propagate, then per tau per target */
+    for (size_t r = 0; r < R; r++) {
+      double *gr = malloc(T * sizeof *gr);
+      for (size_t t = 0; t < T; t++)
+        gr[t] = G[r * T + t];
+      dense_propagate(o, gr, T, FC_PROP_MAX);
+      for (size_t t = 0; t < T; t++)
+        G[r * T + t] = gr[t] > 0;
+      free(gr);
+      dense_propagate(o, P + r * T, T, opts.prop);
+    }
+    double step = opts.th_step, delta = (step + step) - step;
+    size_t NTAU = (size_t)ceil((1.0 - step) / step), got = 0;
+    double *col = malloc(12 * R * sizeof *col), *tmp = malloc(4 * T * sizeof *tmp);
+    for (size_t i = 0; i < NTAU; i++) {
+      double tau = i == 0 ? step : (i == 1 ? step + step : step + (double)i * delta);
+      for (size_t r = 0; r < R; r++) {
+        double np = 0, tp = 0, fpc = 0, fn = 0, ng = 0;
+        size_t M = 0;
+        for (size_t t = 0; t < T; t++) {
+          int pr = P[r * T + t] >= tau, g = G[r * T + t];
+          if (!(opts.no_orphans && fc_ontology_is_root(o, 0, (int32_t)t))) {
+            np += pr;
+            tp += pr && g;
+            fpc += pr && !g;
+            fn += !pr && g;
+            ng += g;
+          }
+          if (ia[t] > 0) {
+            tmp[M] = pr ? ia[t] : 0;
+            tmp[T + M] = pr && g ? ia[t] : 0;
+            tmp[2 * T + M] = pr && !g ? ia[t] : 0;
+            tmp[3 * T + M] = !pr && g ? ia[t] : 0;
+            M++;
+          }
+        }
+        double wp = np_pairwise(tmp, M), wtp = np_pairwise(tmp + T, M), wfp = np_pairwise(tmp + 2 * T, M),
+               wfn = np_pairwise(tmp + 3 * T, M);
+        for (size_t m = 0; m < M; m++)
+          tmp[m] = tmp[T + m] + tmp[3 * T + m]; /* G weighted */
+        double wng = np_pairwise(tmp, M);
+        double v[12] = {np > 0, tp,  fpc, fn,  np > 0 ? tp / np : 0,  ng > 0 ? tp / ng : 0,
+                        wp > 0, wtp, wfp, wfn, wp > 0 ? wtp / wp : 0, wng > 0 ? wtp / wng : 0};
+        for (int c = 0; c < 12; c++)
+          col[c * R + r] = v[c];
+      }
+      double raw[12];
+      for (int c = 0; c < 12; c++)
+        raw[c] = np_pairwise(col + c * R, R);
+      double m[FC_EV_NCOLS], w[FC_EV_NCOLS];
+      dnorm(raw, (double)R, opts.norm, m);
+      dnorm(raw + 6, (double)R, opts.norm, w);
+      if (!(m[FC_EV_COV] > 0)) continue;
+      const fc_eval_row *row = NULL;
+      for (size_t j = 0; j < nrows; j++)
+        if (rows[j].tau == tau) row = &rows[j];
+      if (!row) fail_msg("round %d: tau %g missing", round, tau);
+      for (int c = 0; c < FC_EV_NCOLS; c++) {
+        if (row->m[c] != m[c])
+          fail_msg("round %d R %zu tau %g col %d: %.17g vs dense %.17g", round, R, tau, c, row->m[c], m[c]);
+        if (row->w[c] != w[c])
+          fail_msg("round %d R %zu tau %g col %d_w: %.17g vs dense %.17g", round, R, tau, c, row->w[c], w[c]);
+      }
+      got++;
+    }
+    assert_int_equal(got, nrows);
+    free(col);
+    free(tmp);
+    fc_eval_free(ev);
+    free(G);
+    free(P);
+    free(ia);
+    free(gtp);
+    free(iap);
+    free(pp);
+  }
+  fc_ontology_free(o);
+  fc_go_free(go);
+  rm_rf(dir);
+  free(dir);
+  free(obo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conformance_plain),
@@ -407,6 +625,7 @@ int main(void) {
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_options),
       cmocka_unit_test(test_known),
+      cmocka_unit_test(test_dense_twin),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
