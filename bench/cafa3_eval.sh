@@ -67,4 +67,8 @@ for mode in default no_orphans; do
       "$OUT/ours_$mode.log" "$OUT/peer_$mode.log" | paste -sd' ' | awk '{printf "  speed-up (cafaeval / ours): %.1fx\n", $2/$1}'
   fi
 done
+echo "== information accretion from the ground truth (fantasia-c ia vs shared/data/scripts/compute_ia.py)"
+measure "fantasia-c ia" "$OUT/ia.log" "$BIN" ia --ontology "$DATA/go.obo.gz" --annotations "$C3/groundtruth/all.tsv" -o "$OUT/ia.tsv"
+measure "compute_ia.py (python)" "$OUT/ia_py.log" sh -c "python3 '$DATA/scripts/compute_ia.py' '$DATA/go.obo.gz' '$C3/groundtruth/all.tsv' > '$OUT/ia_py.tsv'"
+if cmp -s "$OUT/ia.tsv" "$OUT/ia_py.tsv"; then echo "  IA files identical ($(wc -l <"$OUT/ia.tsv") terms)"; else echo "  IA files DIFFER"; status=1; fi
 exit $status
