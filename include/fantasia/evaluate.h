@@ -123,6 +123,11 @@ fc_status fc_eval_best(const fc_eval *ev, const char *metric, const fc_eval_row 
  * (created), in CAFA-evaluator's column layout, ceil(-log10(th_step)) + 1 decimals. */
 fc_status fc_eval_write(const fc_eval *ev, const char *out_dir, fc_error *err);
 
+/* Precision-recall plots (src/evaluate/plot.c): out_dir/pr_<namespace>.svg, one curve per prediction file
+ * (one point per threshold), its Fmax point marked, a legend with Fmax, tau and coverage. o must be the
+ * ontology ev was made with. */
+fc_status fc_eval_write_plots(const fc_eval *ev, const fc_ontology *o, const char *out_dir, fc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,8 @@ static void help(FILE *out) {
   fputs(
       "usage: fantasia-c evaluate --ontology go.obo --ground-truth gt.tsv --predictions FILE|DIR -o OUTDIR\n"
       "                           [--ia ia.tsv] [--norm cafa|pred|gt] [--prop max|fill] [--th-step 0.01]\n"
-      "                           [--max-terms N] [--no-orphans] [--known known.tsv] [--replace-obsolete]\n\n"
+      "                           [--max-terms N] [--no-orphans] [--known known.tsv] [--replace-obsolete] "
+      "[--plot]\n\n"
       "Evaluates predictions the way CAFA-evaluator 1.2.1 (pip cafaeval) does, per namespace and per file:\n"
       "precision/recall/F over the thresholds tau = step, 2*step, ... < 1, Fmax, IA-weighted F (with --ia),\n"
       "S = sqrt(ru^2 + mi^2) and its minimum, coverage and micro-averaged F.\n\n"
@@ -31,6 +32,7 @@ static void help(FILE *out) {
       "                        evaluation as later CAFA-evaluator versions' -known (not in 1.2.1); targets\n"
       "                        left without ground truth are not evaluated\n"
       "  --replace-obsolete    map obsolete terms to their replaced_by term (cafaeval drops them)\n"
+      "  --plot                also write pr_<namespace>.svg precision-recall plots (one curve per file)\n"
       "  -o, --output DIR      writes evaluation_all.tsv and "
       "evaluation_best_{f,s,f_micro}[,f_w,f_micro_w].tsv\n\n"
       "Unknown or obsolete terms, scores outside [0,1], duplicate lines, targets without ground truth and\n"
@@ -66,6 +68,7 @@ int fc_cmd_evaluate(int argc, char **argv) {
                                        {"no-orphans", no_argument, 0, 'O'},
                                        {"replace-obsolete", no_argument, 0, 'R'},
                                        {"known", required_argument, 0, 'K'},
+                                       {"plot", no_argument, 0, 'L'},
                                        {"output", required_argument, 0, 'o'},
                                        {"verbose", no_argument, 0, 'v'},
                                        {"quiet", no_argument, 0, 'q'},
@@ -75,7 +78,7 @@ int fc_cmd_evaluate(int argc, char **argv) {
   fc_eval_opts eo;
   fc_eval_opts_default(&eo);
   fc_ontology_opts oo = {0};
-  int c;
+  int c, plot = 0;
   char *end;
   optind = 1;
   while ((c = getopt_long(argc, argv, "o:vqh", opts, NULL)) != -1) {
@@ -97,6 +100,12 @@ int fc_cmd_evaluate(int argc, char **argv) {
       break;
     case 'O':
       eo.no_orphans = 1;
+      break;
+    case 'K':
+      eo.known_path = optarg;
+      break;
+    case 'L':
+      plot = 1;
       break;
     case 'R':
       oo.replace_obsolete = 1;
@@ -192,6 +201,10 @@ int fc_cmd_evaluate(int argc, char **argv) {
     goto out;
   }
   if (fc_eval_write(ev, outdir, &err) != FC_OK) {
+    rc = fc_cli_fail(&err);
+    goto out;
+  }
+  if (plot && fc_eval_write_plots(ev, o, outdir, &err) != FC_OK) {
     rc = fc_cli_fail(&err);
     goto out;
   }

@@ -38,6 +38,18 @@ grep -q '1 unknown terms' bad.log && grep -q '1 bad scores' bad.log && grep -q '
   && grep -q '1 scores outside' bad.log && grep -q '1 unreadable' bad.log \
   && ok "damaged lines counted" || bad "counts: $(grep predictions bad.log)"
 
+# --plot and --known
+"$FC_BIN" evaluate --ontology "$F/IDPO_disorder_function.obo" --ground-truth "$F/ground_truth.tsv" \
+  --predictions "$F/predictions" --plot -o plotted >/dev/null 2>&1 && grep -q '<polyline' plotted/pr_disorder_function.svg \
+  && grep -c '<polyline' plotted/pr_disorder_function.svg | grep -qx 5 && ok "--plot: 5 curves" || bad "--plot"
+head -20 "$F/ground_truth.tsv" >known.tsv
+"$FC_BIN" evaluate --ontology "$F/IDPO_disorder_function.obo" --ground-truth "$F/ground_truth.tsv" \
+  --predictions "$F/predictions/pred_1.tsv" --known known.tsv -o known >/dev/null 2>known.log \
+  && grep -q 'known disorder_function: .* of 168 targets' known.log && ok "--known" || bad "--known: $(tail -3 known.log)"
+"$FC_BIN" evaluate -q --ontology "$F/IDPO_disorder_function.obo" --ground-truth "$F/ground_truth.tsv" \
+  --predictions "$F/predictions/pred_1.tsv" -o noknown >/dev/null 2>&1
+cmp -s known/evaluation_all.tsv noknown/evaluation_all.tsv && bad "--known changed nothing" || ok "--known changes the result"
+
 expect_fail "missing ontology" "go.obo" "$FC_BIN" evaluate --ontology /nonexistent/go.obo --ground-truth "$F/ground_truth.tsv" --predictions bad -o x
 expect_fail "bad norm" "norm" "$FC_BIN" evaluate --ontology a --ground-truth b --predictions c -o d --norm foo
 expect_fail "bad step" "th-step" "$FC_BIN" evaluate --ontology a --ground-truth b --predictions c -o d --th-step 2
