@@ -472,9 +472,7 @@ static unsigned rnd(unsigned n) {
   return (unsigned)(rng_state % n);
 }
 
-static void test_dense_twin(void **state) {
-  (void)state;
-  char *obo = fx("IDPO_disorder_function.obo");
+static void dense_twin(const char *obo, int rounds) {
   char *dir = tmp_dir();
   fc_go *go;
   fc_ontology *o;
@@ -483,7 +481,6 @@ static void test_dense_twin(void **state) {
   assert_int_equal(fc_ontology_build(go, NULL, &o, &err), FC_OK);
   size_t T = fc_ontology_n_terms(o, 0);
   const size_t sizes[] = {1, 7, 9, 130, 131, 300, 1029};
-  int rounds = getenv("FC_SANITIZE") ? 4 : 7;
   for (int round = 0; round < rounds; round++) {
     size_t R = sizes[round % 7];
     fc_eval_opts opts;
@@ -615,7 +612,30 @@ static void test_dense_twin(void **state) {
   fc_go_free(go);
   rm_rf(dir);
   free(dir);
+}
+
+static void test_dense_twin(void **state) {
+  (void)state;
+  int rounds = getenv("FC_SANITIZE") ? 4 : 7;
+  char *obo = fx("IDPO_disorder_function.obo");
+  dense_twin(obo, rounds);
   free(obo);
+  /* a random DAG of 600 terms (more than 128 weighted terms: the recursive pairwise split) with part_of */
+  char *dir = tmp_dir();
+  char *path = fc_path_join(dir, "big.obo");
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  for (int i = 0; i < 600; i++) {
+    fprintf(f, "[Term]\nid: Z:%04d\nnamespace: big\n", i);
+    if (i > 0) fprintf(f, "is_a: Z:%04d\n", (int)rnd((unsigned)i));
+    if (i > 5 && rnd(3) == 0) fprintf(f, "relationship: part_of Z:%04d\n", (int)rnd((unsigned)i));
+    fputc('\n', f);
+  }
+  fclose(f);
+  dense_twin(path, getenv("FC_SANITIZE") ? 2 : 5);
+  rm_rf(dir);
+  free(dir);
+  free(path);
 }
 
 int main(void) {
