@@ -456,12 +456,184 @@ static void test_damaged_annot(void **state) {
   fc_annot_set_free(&s);
 }
 
+/* ---- GO semantics (src/go/dag.c) ---- */
+static const char *DAG_OBO =
+    "format-version: 1.2\n\n"
+    "[Term]\nid: GO:0000001\nname: bp root\nnamespace: biological_process\n\n"
+    "[Term]\nid: GO:0000002\nname: a\nnamespace: biological_process\nalt_id: GO:0000902\n"
+    "is_a: GO:0000001\n\n"
+    "[Term]\nid: GO:0000003\nname: b\nnamespace: biological_process\nis_a: GO:0000001\n\n"
+    "[Term]\nid: GO:0000004\nname: c\nnamespace: biological_process\nis_a: GO:0000002\n"
+    "relationship: part_of GO:0000003\nis_a: GO:0000010 ! cross namespace\n\n"
+    "[Term]\nid: GO:0000005\nname: old\nnamespace: biological_process\nis_obsolete: true\n"
+    "replaced_by: GO:0000004\n\n"
+    "[Term]\nid: GO:0000010\nname: mf root\nnamespace: molecular_function\n\n"
+    "[Term]\nid: GO:0000011\nname: d\nnamespace: molecular_function\nis_a: GO:0000010\n"
+    "relationship: part_of GO:0000010\n";
+
+static void load_dag(fc_go **go, fc_ontology **o, int replace) {
+  char *path = tmp_with(DAG_OBO);
+  fc_error err = {0};
+  assert_int_equal(fc_go_load(path, go, &err), FC_OK);
+  unlink(path);
+  free(path);
+  fc_ontology_opts opts = {replace};
+  assert_int_equal(fc_ontology_build(*go, &opts, o, &err), FC_OK);
+}
+
+static void test_dag_build(void **state) {
+  (void)state;
+  fc_go *go;
+  fc_ontology *o;
+  load_dag(&go, &o, 0);
+  assert_int_equal(fc_ontology_n_namespaces(o), 2);
+  int bp = fc_ontology_find_namespace(o, "biological_process");
+  int mf = fc_ontology_find_namespace(o, "molecular_function");
+  assert_int_equal(bp, 0);
+  assert_int_equal(mf, 1);
+  assert_int_equal(fc_ontology_n_terms(o, bp), 4);
+  assert_int_equal(fc_ontology_n_terms(o, mf), 2);
+  const fc_ontology_stats *st = fc_ontology_get_stats(o);
+  assert_int_equal(st->n_terms, 6);
+  assert_int_equal(st->n_obsolete, 1);
+  assert_int_equal(st->n_replaceable, 1);
+  assert_int_equal(st->n_cross_ns_edges, 1);
+  assert_int_equal(st->n_edges, 5); /* the duplicate is_a + part_of edge counts once */
+  int ns;
+  int32_t t;
+  assert_int_equal(fc_ontology_resolve(o, "GO:0000902", &ns, &t), FC_TERM_ALT);
+  assert_int_equal(ns, bp);
+  assert_string_equal(fc_ontology_term_id(o, ns, t), "GO:0000002");
+  assert_int_equal(fc_ontology_resolve(o, "GO:0000005", &ns, &t), FC_TERM_OBSOLETE);
+  assert_int_equal(ns, -1);
+  assert_int_equal(fc_ontology_resolve(o, "GO:0000099", &ns, &t), FC_TERM_UNKNOWN);
+  assert_int_equal(fc_ontology_resolve(o, "GO:0000011", &ns, &t), FC_TERM_PRIMARY);
+  size_t np;
+  fc_ontology_parents(o, ns, t, &np);
+  assert_int_equal(np, 1);
+  assert_true(fc_ontology_is_root(o, bp, 0));
+  assert_false(fc_ontology_is_root(o, bp, 3));
+  /* topological order: children before parents */
+  const int32_t *ord = fc_ontology_topo_order(o, bp);
+  assert_int_equal(ord[0], 3);
+  assert_int_equal(ord[3], 0);
+  for (int32_t x = 0; x < 4; x++) {
+    const int32_t *ps = fc_ontology_parents(o, bp, x, &np);
+    for (size_t i = 0; i < np; i++)
+      assert_true(fc_ontology_topo_rank(o, bp, x) < fc_ontology_topo_rank(o, bp, ps[i]));
+  }
+  fc_ontology_free(o);
+  fc_go_free(go);
+  load_dag(&go, &o, 1);
+  assert_int_equal(fc_ontology_resolve(o, "GO:0000005", &ns, &t), FC_TERM_REPLACED);
+  assert_string_equal(fc_ontology_term_id(o, ns, t), "GO:0000004");
+  fc_ontology_free(o);
+  fc_go_free(go);
+}
+
+static double value_of(const fc_term_vec *v, int32_t t) {
+  for (size_t i = 0; i < v->n; i++)
+    if (v->terms[i] == t) return v->values[i];
+  return -1;
+}
+
+static void test_dag_propagate(void **state) {
+  (void)state;
+  fc_go *go;
+  fc_ontology *o;
+  load_dag(&go, &o, 0);
+  fc_go_ws *ws = fc_go_ws_new(o);
+  assert_non_null(ws);
+  fc_term_vec out = {0};
+  fc_error err = {0};
+  /* max: 1 <- {2,3}, 2 <- 4, 3 <- 4 (local ids 0..3) */
+  int32_t terms[] = {3, 1, 3};
+  double vals[] = {0.3, 0.7, 0.2};
+  assert_int_equal(fc_ontology_propagate(o, 0, FC_PROP_MAX, terms, vals, 3, ws, &out, &err), FC_OK);
+  assert_int_equal(out.n, 4);
+  assert_true(value_of(&out, 3) == 0.3);
+  assert_true(value_of(&out, 1) == 0.7);
+  assert_true(value_of(&out, 2) == 0.3);
+  assert_true(value_of(&out, 0) == 0.7);
+  assert_int_equal(out.terms[0], 3); /* leaves first */
+  assert_int_equal(out.terms[3], 0);
+  /* fill: own scores are kept, only zeros are filled from the children */
+  int32_t t2[] = {3, 1};
+  double v2[] = {0.3, 0.1};
+  assert_int_equal(fc_ontology_propagate(o, 0, FC_PROP_FILL, t2, v2, 2, ws, &out, &err), FC_OK);
+  assert_true(value_of(&out, 1) == 0.1);
+  assert_true(value_of(&out, 2) == 0.3);
+  assert_true(value_of(&out, 0) == 0.3);
+  /* ancestors and leaves */
+  assert_int_equal(fc_ontology_ancestors(o, 0, 3, ws, &out, &err), FC_OK);
+  assert_int_equal(out.n, 4);
+  assert_int_equal(out.terms[0], 3);
+  assert_int_equal(out.terms[3], 0);
+  int32_t t3[] = {0, 1, 3, 2};
+  assert_int_equal(fc_ontology_leaves(o, 0, t3, NULL, 4, ws, &out, &err), FC_OK);
+  assert_int_equal(out.n, 1);
+  assert_int_equal(out.terms[0], 3);
+  int32_t t4[] = {1, 2};
+  assert_int_equal(fc_ontology_leaves(o, 0, t4, NULL, 2, ws, &out, &err), FC_OK);
+  assert_int_equal(out.n, 2);
+  /* bad input: out-of-range term */
+  int32_t bad[] = {99};
+  assert_int_equal(fc_ontology_propagate(o, 0, FC_PROP_MAX, bad, NULL, 1, ws, &out, &err), FC_EINVAL);
+  fc_term_vec_free(&out);
+  fc_go_ws_free(ws);
+  fc_ontology_free(o);
+  fc_go_free(go);
+}
+
+static char *eval_fixture(const char *rel) {
+  const char *d = getenv("FC_FIXTURES");
+  return fc_sprintf("%s/evaluate/%s", d ? d : "tests/fixtures", rel);
+}
+
+/* IA from the CAFA-evaluator example ground truth equals compute_ia.py's output (the oracle file). */
+static void test_ia_oracle(void **state) {
+  (void)state;
+  char *obo = eval_fixture("IDPO_disorder_function.obo"), *gt = eval_fixture("ground_truth.tsv"),
+       *oracle = eval_fixture("ia_from_ground_truth.tsv");
+  fc_go *go;
+  fc_ontology *o;
+  fc_error err = {0};
+  assert_int_equal(fc_go_load(obo, &go, &err), FC_OK);
+  assert_int_equal(fc_ontology_build(go, NULL, &o, &err), FC_OK);
+  fc_annot_set ann;
+  assert_int_equal(fc_annot_read(gt, NULL, &ann, &err), FC_OK);
+  fc_ia_table ia;
+  assert_int_equal(fc_ontology_ia_compute(o, &ann, &ia, &err), FC_OK);
+  assert_int_equal(ia.n_targets, 168);
+  char *out = fc_strdup("/tmp/fc_test_ia_XXXXXX");
+  int fd = mkstemp(out);
+  close(fd);
+  assert_int_equal(fc_ia_table_write(o, &ia, out, &err), FC_OK);
+  char *a = NULL, *b = NULL;
+  size_t na, nb;
+  assert_int_equal(fc_read_file(out, 0, &a, &na, &err), FC_OK);
+  assert_int_equal(fc_read_file(oracle, 0, &b, &nb, &err), FC_OK);
+  assert_string_equal(a, b); /* same terms, same %.12g text */
+  free(a);
+  free(b);
+  unlink(out);
+  free(out);
+  fc_ia_table_free(&ia);
+  fc_annot_set_free(&ann);
+  fc_ontology_free(o);
+  fc_go_free(go);
+  free(obo);
+  free(gt);
+  free(oracle);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_go),       cmocka_unit_test(test_goslim),
       cmocka_unit_test(test_mini_obo),      cmocka_unit_test(test_damaged_obo),
       cmocka_unit_test(test_gaf_illegal),   cmocka_unit_test(test_annot_formats),
-      cmocka_unit_test(test_damaged_annot),
+      cmocka_unit_test(test_damaged_annot), cmocka_unit_test(test_dag_build),
+      cmocka_unit_test(test_dag_propagate), cmocka_unit_test(test_ia_oracle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@ int fc_cmd_run(int argc, char **argv);
 int fc_cmd_embed(int argc, char **argv);
 int fc_cmd_lookup(int argc, char **argv);
 int fc_cmd_reference(int argc, char **argv);
+int fc_cmd_evaluate(int argc, char **argv);
+int fc_cmd_ia(int argc, char **argv);
 
 /* Print "fantasia-c: error: <msg>" on stderr and return the exit code for err->code. */
 int fc_cli_fail(const fc_error *err);

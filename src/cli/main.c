@@ -25,6 +25,9 @@ static const command commands[] = {
     {"lookup", fc_cmd_lookup, "exact k-NN lookup + GO transfer of embeddings.h5 against a reference store"},
     {"reference", fc_cmd_reference,
      "build, import and inspect reference stores (build | import-lite | info)"},
+    {"evaluate", fc_cmd_evaluate,
+     "CAFA-evaluator metrics (Fmax, Smin, weighted F...) of predictions vs a ground truth"},
+    {"ia", fc_cmd_ia, "information accretion of GO terms from an annotation file"},
 };
 
 static void usage(FILE *out) {
