@@ -276,12 +276,48 @@ static void test_errors(void **state) {
   fc_raw_table_free(t);
 }
 
+
+/* self exclusion by accession: a FANTASIA accession "sp_<ACC>_<NAME>" names the reference protein */
+static void test_self_by_uniprot_accession(void **state) {
+  (void)state;
+  fc_embset q;
+  memset(&q, 0, sizeof q);
+  q.n_blocks = 1;
+  q.blocks = calloc(1, sizeof *q.blocks);
+  const char *acc[] = {"sp_A5_P5_HUMAN"}, *seq[] = {"MZZZ"};
+  const float v[] = {1, 0, 0, 0};
+  block(&q.blocks[0], "Prot-T5", 0, "mean", 1, 4, acc, seq, v);
+  fc_lookup_opts o;
+  fc_lookup_opts_init(&o);
+  o.reference = g_store;
+  o.k = 2;
+  fc_error e;
+  for (int self = 0; self < 2; self++) {
+    o.exclude_self = self;
+    fc_raw_table *t = fc_raw_table_new();
+    assert_int_equal(fc_lookup_run(&q, &o, t, &e), FC_OK);
+    char *d = dump(t);
+    if (self) {
+      if (strstr(d, "|P5_HUMAN|")) print_error("%s", d);
+      assert_null(strstr(d, "|P5_HUMAN|")); /* S5 is A5's sequence */
+      assert_non_null(strstr(d, "P2_MOUSE"));
+    } else {
+      assert_non_null(strstr(d, "|P5_HUMAN|"));
+    }
+    assert_non_null(strstr(d, "P1_HUMAN")); /* S1: other accession, other sequence, distance 0 */
+    free(d);
+    fc_raw_table_free(t);
+  }
+  fc_embset_free(&q);
+}
+
 int main(void) {
   fc_log_set_level(FC_LOG_WARN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_models_layers_ties_expansion),
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_self_by_uniprot_accession),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

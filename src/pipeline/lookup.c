@@ -170,6 +170,13 @@ static fc_status query_exclusions(lookup_state *s, const fc_emb_block *b, size_t
     if (qs && *qs && fc_strmap_get(&s->seq_by_text, qs, strlen(qs), &sid)) PUSH_SEQ(sid);
     const char *acc = b->accessions[q];
     if (fc_strmap_get(&s->seq_by_acc, acc, strlen(acc), &sid)) PUSH_SEQ(sid);
+    /* FANTASIA accessions of UniProt headers look like sp_P12345_NAME_HUMAN ('|' -> '_'):
+     * the UniProt accession and the entry name inside also identify the protein */
+    if ((!strncmp(acc, "sp_", 3) || !strncmp(acc, "tr_", 3)) && strchr(acc + 3, '_')) {
+      const char *a = acc + 3, *u = strchr(a, '_');
+      if (fc_strmap_get(&s->seq_by_acc, a, (size_t)(u - a), &sid)) PUSH_SEQ(sid);
+      if (u[1] && fc_strmap_get(&s->seq_by_acc, u + 1, strlen(u + 1), &sid)) PUSH_SEQ(sid);
+    }
   }
   if (s->red) {
     const int64_t *members;
