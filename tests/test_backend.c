@@ -23,7 +23,8 @@ static double urand(void) {
 static float *rnd(size_t n, double scale) {
   float *p = malloc((n ? n : 1) * sizeof *p);
   assert_non_null(p);
-  for (size_t i = 0; i < n; i++) p[i] = (float)((2 * urand() - 1) * scale);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float)((2 * urand() - 1) * scale);
   return p;
 }
 static float *dup(const float *x, size_t n) {
@@ -70,7 +71,8 @@ static void test_layernorm(void **state) {
     for (size_t b = 0; b < NSZ; b++) {
       size_t R = SZ[a], D = SZ[b];
       float *x = rnd(R * D, 3), *w = rnd(D, 1), *bb = rnd(D, 1), *o1 = rnd(R * D, 1), *o2 = rnd(R * D, 1);
-      for (size_t i = 0; i < R * D; i++) x[i] += 100.0f; /* offset: variance must not cancel badly */
+      for (size_t i = 0; i < R * D; i++)
+        x[i] += 100.0f; /* offset: variance must not cancel badly */
       fc_layernorm(x, R, D, w, bb, 1e-5f, o1);
       fc_layernorm_ref(x, R, D, w, bb, 1e-5f, o2);
       assert_true(relerr(o1, o2, R * D) < 2e-5);
@@ -92,7 +94,8 @@ static void test_gelu(void **state) {
     float *x = rnd(n, 8), *y = dup(x, n);
     fc_gelu_erf(x, n);
     fc_gelu_erf_ref(y, n);
-    for (size_t i = 0; i < n; i++) assert_true(fabsf(x[i] - y[i]) <= 1e-6f * (1 + fabsf(y[i])));
+    for (size_t i = 0; i < n; i++)
+      assert_true(fabsf(x[i] - y[i]) <= 1e-6f * (1 + fabsf(y[i])));
     free(x), free(y);
   }
   float v[] = {0.0f, 1.0f, -1.0f, 3.0f};
@@ -115,7 +118,8 @@ static void test_softmax(void **state) {
       assert_true(relerr(x, y, R * C) < 1e-5);
       for (size_t r = 0; r < R; r++) {
         double s = 0;
-        for (size_t j = 0; j < C; j++) s += x[r * C + j];
+        for (size_t j = 0; j < C; j++)
+          s += x[r * C + j];
         assert_true(fabs(s - 1) < 1e-5);
       }
       free(x), free(y);
@@ -133,7 +137,8 @@ static void test_rotary(void **state) {
       for (size_t heads = 1; heads <= 3; heads++) {
         size_t hd = HD[a], T = SZ[t] * 9, ld = heads * hd + 3; /* padded rows */
         float *inv = malloc(hd / 2 * sizeof *inv);
-        for (size_t i = 0; i < hd / 2; i++) inv[i] = (float)pow(10000.0, -2.0 * (double)i / (double)hd);
+        for (size_t i = 0; i < hd / 2; i++)
+          inv[i] = (float)pow(10000.0, -2.0 * (double)i / (double)hd);
         float *x = rnd(T * ld, 2), *y = dup(x, T * ld);
         fc_rotary(x, T, heads, hd, ld, inv);
         fc_rotary_ref(y, T, heads, hd, ld, inv);

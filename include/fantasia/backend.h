@@ -20,7 +20,8 @@ void fc_linear_ref(const float *A, const float *W, const float *bias, size_t M, 
 
 /* LayerNorm over the last dim of x[rows, dim] (biased variance, eps inside the sqrt, torch semantics):
  * out = (x − mean) / sqrt(var + eps) · w + b. w/b may be NULL (1 / 0). out may equal x (in place). */
-void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps, float *out);
+void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps,
+                  float *out);
 void fc_layernorm_ref(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps,
                       float *out);
 
@@ -42,8 +43,8 @@ void fc_rotary_ref(float *x, size_t T, size_t heads, size_t hd, size_t ld, const
 /* Bidirectional multi-head attention without mask (every key valid) for one sequence:
  * q, k, v: [T, heads, hd] with row stride ld (q already scaled); out[T, heads·hd] (row stride heads·hd):
  * out_h = softmax(q_h·k_hᵀ)·v_h. `work` holds at least T·T floats (fc_attention only). */
-void fc_attention(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd, size_t ld,
-                  float *out, float *work);
+void fc_attention(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
+                  size_t ld, float *out, float *work);
 void fc_attention_ref(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
                       size_t ld, float *out);
 

@@ -8,7 +8,8 @@
 void fc_linear(const float *A, const float *W, const float *bias, size_t M, size_t N, size_t K, float *C) {
   if (!M || !N) return;
   if (bias)
-    for (size_t i = 0; i < M; i++) memcpy(C + i * N, bias, N * sizeof *C);
+    for (size_t i = 0; i < M; i++)
+      memcpy(C + i * N, bias, N * sizeof *C);
   else
     memset(C, 0, M * N * sizeof *C);
   if (!K) return;
@@ -22,7 +23,8 @@ void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const
     const float *xr = x + r * dim;
     float *o = out + r * dim;
     double s = 0, s2 = 0;
-    for (size_t j = 0; j < dim; j++) s += xr[j];
+    for (size_t j = 0; j < dim; j++)
+      s += xr[j];
     double mean = dim ? s / (double)dim : 0;
     for (size_t j = 0; j < dim; j++) {
       double d = xr[j] - mean;
@@ -38,13 +40,15 @@ void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const
 }
 
 void fc_gelu_erf(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+  for (size_t i = 0; i < n; i++)
+    x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
 void fc_softmax_rows(float *x, size_t rows, size_t cols) {
   for (size_t r = 0; r < rows; r++) {
     float *v = x + r * cols, mx = -INFINITY;
-    for (size_t j = 0; j < cols; j++) mx = v[j] > mx ? v[j] : mx;
+    for (size_t j = 0; j < cols; j++)
+      mx = v[j] > mx ? v[j] : mx;
     if (mx == -INFINITY) { /* all masked: zeros, not NaN */
       memset(v, 0, cols * sizeof *v);
       continue;
@@ -55,7 +59,8 @@ void fc_softmax_rows(float *x, size_t rows, size_t cols) {
       s += v[j];
     }
     float inv = (float)(1.0 / s);
-    for (size_t j = 0; j < cols; j++) v[j] *= inv;
+    for (size_t j = 0; j < cols; j++)
+      v[j] *= inv;
   }
 }
 
@@ -83,8 +88,8 @@ void fc_rotary(float *x, size_t T, size_t heads, size_t hd, size_t ld, const flo
   }
 }
 
-void fc_attention(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd, size_t ld,
-                  float *out, float *work) {
+void fc_attention(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
+                  size_t ld, float *out, float *work) {
   size_t H = heads * hd;
   for (size_t h = 0; h < heads; h++) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, 1.0f, q + h * hd, (int)ld,

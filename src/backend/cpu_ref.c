@@ -5,11 +5,13 @@
 
 #include "fantasia/backend.h"
 
-void fc_linear_ref(const float *A, const float *W, const float *bias, size_t M, size_t N, size_t K, float *C) {
+void fc_linear_ref(const float *A, const float *W, const float *bias, size_t M, size_t N, size_t K,
+                   float *C) {
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < N; j++) {
       double s = bias ? bias[j] : 0.0;
-      for (size_t t = 0; t < K; t++) s += (double)A[i * K + t] * W[j * K + t];
+      for (size_t t = 0; t < K; t++)
+        s += (double)A[i * K + t] * W[j * K + t];
       C[i * N + j] = (float)s;
     }
 }
@@ -18,9 +20,11 @@ void fc_layernorm_ref(const float *x, size_t rows, size_t dim, const float *w, c
                       float *out) {
   for (size_t r = 0; r < rows; r++) {
     double mean = 0, var = 0;
-    for (size_t j = 0; j < dim; j++) mean += x[r * dim + j];
+    for (size_t j = 0; j < dim; j++)
+      mean += x[r * dim + j];
     mean /= (double)(dim ? dim : 1);
-    for (size_t j = 0; j < dim; j++) var += (x[r * dim + j] - mean) * (x[r * dim + j] - mean);
+    for (size_t j = 0; j < dim; j++)
+      var += (x[r * dim + j] - mean) * (x[r * dim + j] - mean);
     var /= (double)(dim ? dim : 1);
     for (size_t j = 0; j < dim; j++)
       out[r * dim + j] =
@@ -29,7 +33,8 @@ void fc_layernorm_ref(const float *x, size_t rows, size_t dim, const float *w, c
 }
 
 void fc_gelu_erf_ref(float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
 }
 
 void fc_softmax_rows_ref(float *x, size_t rows, size_t cols) {
@@ -39,11 +44,14 @@ void fc_softmax_rows_ref(float *x, size_t rows, size_t cols) {
     for (size_t j = 0; j < cols; j++)
       if (v[j] > mx) mx = v[j];
     if (mx == -INFINITY) {
-      for (size_t j = 0; j < cols; j++) v[j] = 0;
+      for (size_t j = 0; j < cols; j++)
+        v[j] = 0;
       continue;
     }
-    for (size_t j = 0; j < cols; j++) s += exp(v[j] - mx);
-    for (size_t j = 0; j < cols; j++) v[j] = (float)(exp(v[j] - mx) / s);
+    for (size_t j = 0; j < cols; j++)
+      s += exp(v[j] - mx);
+    for (size_t j = 0; j < cols; j++)
+      v[j] = (float)(exp(v[j] - mx) / s);
   }
 }
 
@@ -68,14 +76,17 @@ void fc_attention_ref(const float *q, const float *k, const float *v, size_t T, 
       double mx = -INFINITY, s = 0;
       for (size_t j = 0; j < T; j++) {
         double d = 0;
-        for (size_t t = 0; t < hd; t++) d += (double)q[i * ld + h * hd + t] * k[j * ld + h * hd + t];
+        for (size_t t = 0; t < hd; t++)
+          d += (double)q[i * ld + h * hd + t] * k[j * ld + h * hd + t];
         p[j] = d;
         if (d > mx) mx = d;
       }
-      for (size_t j = 0; j < T; j++) s += (p[j] = exp(p[j] - mx));
+      for (size_t j = 0; j < T; j++)
+        s += (p[j] = exp(p[j] - mx));
       for (size_t t = 0; t < hd; t++) {
         double o = 0;
-        for (size_t j = 0; j < T; j++) o += p[j] / s * v[j * ld + h * hd + t];
+        for (size_t j = 0; j < T; j++)
+          o += p[j] / s * v[j * ld + h * hd + t];
         out[i * heads * hd + h * hd + t] = (float)o;
       }
     }
