@@ -147,6 +147,16 @@ static void test_layer_index_range(void **state) {
   assert_int_equal(fc_esm2_embed(m, "", 0, ok, 1, out, &err), FC_OK); /* no residue: zero vector */
   for (int i = 0; i < 32; i++)
     assert_true(out[i] == 0.0f);
+  /* repeated and unordered indices: each slot equals the single-index result */
+  int rep[] = {3, 0, 3, 1}, one[1];
+  float many[4 * 32], single[32];
+  const char *sq = "MKTAYIAKQRQISFVKSHFSRQ";
+  assert_int_equal(fc_esm2_embed(m, sq, strlen(sq), rep, 4, many, &err), FC_OK);
+  for (int j = 0; j < 4; j++) {
+    one[0] = rep[j];
+    assert_int_equal(fc_esm2_embed(m, sq, strlen(sq), one, 1, single, &err), FC_OK);
+    assert_memory_equal(many + j * 32, single, sizeof single);
+  }
   int32_t oob[] = {0, 33, 2};
   float st_[4 * 3 * 32];
   assert_int_equal(fc_esm2_forward(m, oob, 3, st_, &err), FC_EINVAL);

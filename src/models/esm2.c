@@ -256,7 +256,9 @@ fc_status fc_esm2_tokenize(const fc_esm2 *m, const char *seq, size_t len, int32_
   return fc_tokenizer_encode(m->tok, seq, len, 1, ids, n, err);
 }
 
-fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float *states, fc_error *err) {
+/* The forward pass; state s (0..L) is copied to keep[s] when that is non-NULL. Only the running residual
+ * stream and per-layer scratch are held, so memory does not grow with the number of layers. */
+static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, size_t T, float *const *keep, fc_error *err) {
   const fc_esm2_config *c = &m->cfg;
   size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, L = (size_t)c->num_hidden_layers;
   size_t heads = (size_t)c->num_attention_heads, hd = H / heads;
@@ -268,7 +270,8 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
                           (int)ids[t], t, c->vocab_size);
     nmask += ids[t] == c->mask_token_id;
   }
-  float *x = states; /* state 0 */
+  float *x = fc_aligned_alloc(T * H * sizeof *x);
+  if (!x) return fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", T);
   for (size_t t = 0; t < T; t++) {
     if (c->token_dropout && ids[t] == c->mask_token_id)
       memset(x + t * H, 0, H * sizeof *x);
@@ -276,7 +279,10 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
       memcpy(x + t * H, m->emb + (size_t)ids[t] * H, H * sizeof *x);
   }
   if (c->token_dropout) {
-    if (nmask == T) return fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>");
+    if (nmask == T) {
+      fc_aligned_free(x);
+      return fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>");
+    }
     /* HF: x * (1 - 0.15*0.8) / (1 - n_mask / n_tokens) */
     float s1 = (float)(1.0 - 0.15 * 0.8), s2 = (float)(1.0 - (double)nmask / (double)T);
     for (size_t i = 0; i < T * H; i++)
@@ -292,10 +298,10 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
     goto out;
   }
   float qscale = (float)(1.0 / sqrt((double)hd)), eps = c->layer_norm_eps;
+  if (keep[0]) memcpy(keep[0], x, T * H * sizeof *x);
   for (size_t l = 0; l < L; l++) {
     const esm2_layer *ly = &m->layer[l];
-    float *prev = states + l * T * H, *cur = states + (l + 1) * T * H;
-    memcpy(cur, prev, T * H * sizeof *cur);
+    float *cur = x;
     fc_layernorm(cur, T, H, ly->ln1_w, ly->ln1_b, eps, h);
     fc_linear(h, ly->wq, ly->bq, T, H, H, q);
     fc_linear(h, ly->wk, ly->bk, T, H, H, k);
@@ -314,11 +320,24 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
     fc_linear(f, ly->w2, ly->b2, T, H, F, h);
     for (size_t i = 0; i < T * H; i++)
       cur[i] += h[i];
+    if (l + 1 == L) fc_layernorm(x, T, H, m->lnf_w, m->lnf_b, eps, x); /* hidden_states[L] is normed */
+    if (keep[l + 1]) memcpy(keep[l + 1], x, T * H * sizeof *x);
   }
-  fc_layernorm(states + L * T * H, T, H, m->lnf_w, m->lnf_b, eps, states + L * T * H);
 out:
+  fc_aligned_free(x);
   fc_aligned_free(h), fc_aligned_free(q), fc_aligned_free(k), fc_aligned_free(v), fc_aligned_free(o);
   fc_aligned_free(f), fc_aligned_free(work);
+  return st;
+}
+
+fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float *states, fc_error *err) {
+  size_t L = (size_t)m->cfg.num_hidden_layers, H = (size_t)m->cfg.hidden_size;
+  float **keep = malloc((L + 1) * sizeof *keep);
+  if (!keep) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  for (size_t s = 0; s <= L; s++)
+    keep[s] = states + s * T * H;
+  fc_status st = esm2_run(m, ids, T, keep, err);
+  free(keep);
   return st;
 }
 
@@ -334,17 +353,23 @@ fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int
   size_t T = 0;
   fc_status st = fc_esm2_tokenize(m, seq, len, &ids, &T, err);
   if (st != FC_OK) return st;
-  size_t ns = (L + 1) * T * H;
+  /* only the requested states are kept: slot j holds state L - layer_idx[j] */
+  size_t ns = n_idx * T * H;
   float *states = fc_aligned_alloc((ns ? ns : 1) * sizeof *states);
-  if (!states) {
+  float **keep = calloc(L + 1, sizeof *keep);
+  if (!states || !keep) {
+    free(keep);
+    fc_aligned_free(states);
     free(ids);
     return fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", T);
   }
-  st = fc_esm2_forward(m, ids, T, states, err);
+  for (size_t j = 0; j < n_idx; j++)
+    keep[L - (size_t)layer_idx[j]] = states + j * T * H;
+  st = esm2_run(m, ids, T, keep, err);
   if (st == FC_OK) {
     size_t nres = T >= 2 ? T - 2 : 0;
     for (size_t j = 0; j < n_idx; j++) {
-      const float *s = states + (L - (size_t)layer_idx[j]) * T * H;
+      const float *s = keep[L - (size_t)layer_idx[j]]; /* a repeated index reads the slot that was kept */
       for (size_t d = 0; d < H; d++) {
         double acc = 0;
         for (size_t t = 1; t <= nres; t++)
@@ -353,6 +378,7 @@ fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int
       }
     }
   }
+  free(keep);
   fc_aligned_free(states);
   free(ids);
   return st;
