@@ -1,5 +1,6 @@
 # Makes tests/fixtures/esm2/: a tiny random ESM-2 (HF layout) + float64 HF hidden states. Needs torch+transformers.
-# Run: python3 tools/make_esm2_golden.py OUTDIR   (ran on the GPU machine; its CPU, float64)
+# Run: python3 tools/make_esm2_golden.py OUTDIR   (ran on the GPU machine's CPU, float64; transformers 5.17,
+# torch 2.11; the special_tokens_map.json fallback below was added afterwards, the committed file has the same content)
 import json,os,sys,shutil,numpy as np,torch
 from transformers import EsmConfig,EsmForMaskedLM,EsmModel,EsmTokenizer
 o=sys.argv[1];os.makedirs(o,exist_ok=True);torch.manual_seed(0)
@@ -9,6 +10,8 @@ tok=EsmTokenizer(o+"/vocab.txt");tok.save_pretrained(o+"/t")
 for f in["tokenizer_config.json","special_tokens_map.json"]:
   if os.path.exists(o+"/t/"+f):shutil.copy(o+"/t/"+f,o)
 shutil.rmtree(o+"/t")
+if not os.path.exists(o+"/special_tokens_map.json"):  # transformers 5 no longer writes it; hub ESM-2 dirs have it
+  json.dump({k:f"<{k[:-6]}>" for k in["cls_token","eos_token","mask_token","pad_token","unk_token"]},open(o+"/special_tokens_map.json","w"))
 c=EsmConfig(vocab_size=33,hidden_size=32,num_hidden_layers=3,num_attention_heads=4,intermediate_size=64,max_position_embeddings=1026,position_embedding_type="rotary",token_dropout=True,emb_layer_norm_before=False,pad_token_id=1,mask_token_id=32,layer_norm_eps=1e-5,hidden_act="gelu")
 m=EsmForMaskedLM(c).eval()
 with torch.no_grad():
