@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fantasia/models.h"
+#include "fantasia/weights.h"
 
 static char *fx(const char *rel) {
   const char *d = getenv("FC_FIXTURES");
@@ -259,11 +260,85 @@ static void test_damaged(void **state) {
   free(w);
 }
 
+/* The hub's transformers-4 layout (per-layer rotary inv_freq, LayerNorm .weight/.bias) saved as an EsmModel
+ * (no "esm." prefix, no heads): the fixture's tensors renamed into that layout give bit-identical states. */
+static void test_hub_layout(void **state) {
+  (void)state;
+  char *dir = fx(""), *src = fx("model.safetensors");
+  fc_weights *w = NULL;
+  fc_error err = {0};
+  assert_int_equal(fc_weights_open(src, NULL, &w, &err), FC_OK);
+  cJSON *hdr = cJSON_CreateObject();
+  size_t cap = 0, off = 0, n = fc_weights_count(w);
+  for (size_t i = 0; i < n; i++)
+    cap += fc_weights_at(w, i)->nbytes * 4; /* inv_freq is replicated */
+  char *data = malloc(cap);
+  for (size_t i = 0; i < n; i++) {
+    const fc_tensor *t = fc_weights_at(w, i);
+    if (strncmp(t->name, "esm.", 4) != 0) continue; /* heads dropped */
+    const char *base = t->name + 4;
+    int reps = strstr(base, "layer.*.") ? 3 : 1;
+    for (int r = 0; r < reps; r++) {
+      char nm[256];
+      if (reps > 1) {
+        const char *star = strstr(base, "*");
+        snprintf(nm, sizeof nm, "%.*s%d%s", (int)(star - base), base, r, star + 1);
+      } else
+        snprintf(nm, sizeof nm, "%s", base);
+      size_t l = strlen(nm);
+      if (l > 6 && !strcmp(nm + l - 6, ".gamma")) strcpy(nm + l - 6, ".weight");
+      if (l > 5 && !strcmp(nm + l - 5, ".beta")) strcpy(nm + l - 5, ".bias");
+      cJSON *e = cJSON_AddObjectToObject(hdr, nm);
+      cJSON_AddStringToObject(e, "dtype", "F32");
+      cJSON *sh = cJSON_AddArrayToObject(e, "shape");
+      for (int d = 0; d < t->ndim; d++)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)t->shape[d]));
+      cJSON *of = cJSON_AddArrayToObject(e, "data_offsets");
+      cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
+      cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off + t->nbytes)));
+      memcpy(data + off, t->data, t->nbytes);
+      off += t->nbytes;
+    }
+  }
+  char *js = cJSON_PrintUnformatted(hdr);
+  char *out = fc_sprintf("%s/fc_esm2_hub_%d.safetensors", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                         (int)getpid());
+  FILE *f = fopen(out, "wb");
+  assert_non_null(f);
+  uint64_t hl = strlen(js);
+  fwrite(&hl, 8, 1, f);
+  fwrite(js, 1, hl, f);
+  fwrite(data, 1, off, f);
+  fclose(f);
+  fc_weights_close(w);
+  fc_esm2 *a = NULL, *b = NULL;
+  assert_int_equal(fc_esm2_open(dir, NULL, &a, &err), FC_OK);
+  fc_status st = fc_esm2_open(dir, out, &b, &err);
+  if (st != FC_OK) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(st, FC_OK);
+  const char *seq = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ";
+  int idx[] = {0, 1, 2, 3};
+  float va[4 * 32], vb[4 * 32];
+  assert_int_equal(fc_esm2_embed(a, seq, strlen(seq), idx, 4, va, &err), FC_OK);
+  assert_int_equal(fc_esm2_embed(b, seq, strlen(seq), idx, 4, vb, &err), FC_OK);
+  assert_memory_equal(va, vb, sizeof va);
+  fc_esm2_close(a);
+  fc_esm2_close(b);
+  unlink(out);
+  free(out);
+  free(js);
+  free(data);
+  cJSON_Delete(hdr);
+  free(src);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden_safetensors),
       cmocka_unit_test(test_golden_torch_bin),
       cmocka_unit_test(test_layer_index_range),
+      cmocka_unit_test(test_hub_layout),
       cmocka_unit_test(test_damaged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
