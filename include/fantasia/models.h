@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "fantasia/core.h"
 
 #ifdef __cplusplus
@@ -37,6 +39,47 @@ fc_status fc_kmer_embed(const char *seq, size_t len, int k, float *out, fc_error
  * (<= 0: fc_num_threads()). lens may be NULL (then strlen is used). Results equal fc_kmer_embed's. */
 fc_status fc_kmer_embed_batch(const char *const *seqs, const size_t *lens, size_t n, int k, float *out,
                               int threads, fc_error *err);
+
+/* ---- esm2: ESM-2 protein language model (HF transformers EsmModel semantics), CPU float32 ----
+ * A model directory in Hugging Face layout: config.json, vocab.txt, and weights (model.safetensors,
+ * sharded safetensors, pytorch_model.bin or its shards; names with or without the "esm." prefix, heads
+ * ignored). Forward pass exactly as EsmModel: embedding, token-dropout rescale (x·0.88/(1−mask_ratio), rows
+ * of <mask> zeroed), pre-LN layers with rotary attention using the checkpoint's inv_freq, and
+ * emb_layer_norm_after applied to the last hidden state only (docs/models.md "ESM-2").
+ * hidden_states has n_layers + 1 entries: [0] embedding output, [k] raw output of layer k (1 <= k < L),
+ * [L] emb_layer_norm_after(output of layer L). FANTASIA's layer_index k selects hidden_states[L − k]
+ * (0 = last, normed). One sequence per call (no padding), so results do not depend on batching. */
+#define FC_ESM2_POOLING "esm2-mean-residues" /* mean over residue positions 1..n (no <cls>/<eos>) */
+
+typedef struct {
+  int vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size;
+  float layer_norm_eps;
+  int token_dropout; /* 1: the 0.88 / (1 - mask ratio) rescale (ESM-2 default) */
+  int mask_token_id, pad_token_id;
+} fc_esm2_config;
+
+typedef struct fc_esm2 fc_esm2;
+struct fc_tokenizer;
+
+/* Opens a model directory. weights: a checkpoint file or directory to read the tensors from instead of
+ * dir (NULL: dir). Every tensor is converted to float32 and copied (the checkpoint is closed on return).
+ * Errors name the file and the cause (missing/misshapen tensor, bad config value). */
+fc_status fc_esm2_open(const char *dir, const char *weights, fc_esm2 **out, fc_error *err);
+void fc_esm2_close(fc_esm2 *m);                                 /* NULL is fine */
+const fc_esm2_config *fc_esm2_get_config(const fc_esm2 *m);     /* borrowed */
+const struct fc_tokenizer *fc_esm2_tokenizer(const fc_esm2 *m); /* borrowed (the directory's vocab.txt) */
+/* Token ids of a raw protein sequence as HF EsmTokenizer(seq) gives them (<cls> ... <eos>); *ids malloc'ed.
+ */
+fc_status fc_esm2_tokenize(const fc_esm2 *m, const char *seq, size_t len, int32_t **ids, size_t *n,
+                           fc_error *err);
+/* Forward pass over T token ids; states[(L+1) * T * H] receives every hidden state (state s, position t
+ * at states[(s*T + t)*H]). Thread-safe (scratch is allocated per call). */
+fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float *states, fc_error *err);
+/* Embeds one raw sequence: for each FANTASIA layer index layer_idx[j] (0 = last .. L = embedding output),
+ * the mean of that hidden state over residue positions 1..T-2 goes to out[j * H .. j * H + H - 1]
+ * (a sequence with no residue gives the zero vector). FC_EINVAL for an index outside 0..L. */
+fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int *layer_idx, size_t n_idx,
+                        float *out, fc_error *err);
 
 #ifdef __cplusplus
 }

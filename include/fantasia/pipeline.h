@@ -21,13 +21,18 @@ extern "C" {
 
 /* ---------- stage A ---------- */
 typedef struct {
-  const char *model;      /* "kmer" (built-in). Other models: issue #3 */
+  const char *model;      /* "kmer" (built-in), or an ESM-2 model directory (HF layout, has config.json) */
   int kmer_k;             /* default FC_KMER_DEFAULT_K */
   size_t max_len;         /* 0 = no truncation */
   size_t limit;           /* 0 = all records */
   fc_dtype dtype;         /* dtype of the stored vectors (f32 default) */
   const char *failed_tsv; /* where unprocessable sequences are listed (NULL = next to the output) */
   int threads;
+  /* language models (ESM-2): FANTASIA layer indices (0 = last hidden state; k selects hidden_states[-(k+1)]),
+   * NULL/0 = {0}; model_name: the type_<name> group written, NULL = "ESM". Ignored by kmer. */
+  const int *layers;
+  size_t n_layers;
+  const char *model_name;
 } fc_embed_opts;
 /* Embeds every valid record of fasta into out_h5 (resumable: vectors already present are kept).
  * *n_done / *n_failed report counts (may be NULL). */

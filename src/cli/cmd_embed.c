@@ -8,25 +8,31 @@
 #include "fantasia/pipeline.h"
 
 static void help(FILE *out) {
-  fputs("usage: fantasia-c embed --input FASTA --output embeddings.h5 [options]\n\n"
-        "Computes one pooled vector per sequence and writes FANTASIA's embeddings.h5 layout\n"
-        "(/accession_<acc>/type_<model>/layer_<k>/embedding). Resumable: re-running the same command\n"
-        "after an interruption keeps what was already computed. Records that cannot be embedded are\n"
-        "listed in failed_sequences.tsv next to the output (or --failed).\n\n"
-        "options:\n"
-        "  -i, --input FILE        FASTA (plain or .gz)\n"
-        "  -o, --output FILE       embeddings.h5 to write\n"
-        "  -m, --model NAME        model: 'kmer' (built-in k-mer composition baseline) [kmer]\n"
-        "      --kmer-k K          k-mer length for the kmer model, 1..4 [3]\n"
-        "      --dtype T           stored precision: f32 | f16 | f64 [f32]\n"
-        "      --max-length N      truncate sequences to N residues (0 = never) [0]\n"
-        "      --limit N           embed only the first N records [all]\n"
-        "      --failed FILE       where unprocessable records are listed\n"
-        "  -t, --threads N         worker threads [all cores]\n"
-        "  -v, --verbose / -q, --quiet\n\n"
-        "example:\n"
-        "  fantasia-c embed --model kmer -i demo/queries.fasta -o out/embeddings.h5\n",
-        out);
+  fputs(
+      "usage: fantasia-c embed --input FASTA --output embeddings.h5 [options]\n\n"
+      "Computes one pooled vector per sequence and writes FANTASIA's embeddings.h5 layout\n"
+      "(/accession_<acc>/type_<model>/layer_<k>/embedding). Resumable: re-running the same command\n"
+      "after an interruption keeps what was already computed. Records that cannot be embedded are\n"
+      "listed in failed_sequences.tsv next to the output (or --failed).\n\n"
+      "options:\n"
+      "  -i, --input FILE        FASTA (plain or .gz)\n"
+      "  -o, --output FILE       embeddings.h5 to write\n"
+      "  -m, --model NAME|DIR    'kmer' (built-in k-mer composition baseline), or an ESM-2 model\n"
+      "                          directory in Hugging Face layout (config.json, vocab.txt, weights) [kmer]\n"
+      "      --layers LIST       ESM-2: comma-separated FANTASIA layer indices, 0 = last hidden state,\n"
+      "                          k = hidden_states[-(k+1)] [0]\n"
+      "      --model-name NAME   ESM-2: group name written as type_<NAME> [ESM]\n"
+      "      --kmer-k K          k-mer length for the kmer model, 1..4 [3]\n"
+      "      --dtype T           stored precision: f32 | f16 | f64 [f32]\n"
+      "      --max-length N      truncate sequences to N residues (0 = never) [0]\n"
+      "      --limit N           embed only the first N records [all]\n"
+      "      --failed FILE       where unprocessable records are listed\n"
+      "  -t, --threads N         worker threads [all cores]\n"
+      "  -v, --verbose / -q, --quiet\n\n"
+      "example:\n"
+      "  fantasia-c embed --model kmer -i demo/queries.fasta -o out/embeddings.h5\n"
+      "  fantasia-c embed --model models/esm2_t33_650M_UR50D --layers 0,1 -i q.fasta -o out/emb.h5\n",
+      out);
 }
 
 int fc_cmd_embed(int argc, char **argv) {
@@ -42,6 +48,8 @@ int fc_cmd_embed(int argc, char **argv) {
                                        {"verbose", no_argument, 0, 'v'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"layers", required_argument, 0, 'Y'},
+                                       {"model-name", required_argument, 0, 'n'},
                                        {0, 0, 0, 0}};
   const char *input = NULL, *output = NULL;
   fc_embed_opts o;
@@ -50,6 +58,7 @@ int fc_cmd_embed(int argc, char **argv) {
   o.dtype = FC_DTYPE_F32;
   int c;
   long v;
+  int layers[64];
   optind = 1;
   opterr = 0; /* one message of our own instead of getopt's */
   while ((c = getopt_long(argc, argv, "i:o:m:t:vqh", opts, NULL)) != -1) {
@@ -84,6 +93,28 @@ int fc_cmd_embed(int argc, char **argv) {
     case 'N':
       if (fc_cli_long("embed", "--limit", optarg, 0, LONG_MAX, &v)) return 2;
       o.limit = (size_t)v;
+      break;
+    case 'Y': {
+      o.n_layers = 0;
+      char *dup = fc_strdup(optarg), *save = NULL;
+      if (!dup) return 1;
+      for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o.n_layers == sizeof layers / sizeof layers[0] ||
+            fc_cli_long("embed", "--layers", tok, 0, 4096, &v)) {
+          free(dup);
+          return o.n_layers == sizeof layers / sizeof layers[0]
+                     ? fc_cli_usage_error("embed", "--layers: at most 64 indices")
+                     : 2;
+        }
+        layers[o.n_layers++] = (int)v;
+      }
+      free(dup);
+      if (!o.n_layers) return fc_cli_usage_error("embed", "--layers needs at least one index");
+      o.layers = layers;
+      break;
+    }
+    case 'n':
+      o.model_name = optarg;
       break;
     case 'F':
       o.failed_tsv = optarg;

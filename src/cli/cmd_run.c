@@ -145,15 +145,18 @@ int fc_cmd_run(int argc, char **argv) {
       const fc_model_cfg *m = &c->models[i];
       if (!m->enabled) continue;
       const char *kind = m->path ? m->path : m->name;
-      if (strcasecmp(kind, "kmer") != 0) {
-        st =
-            fc_error_set(&err, FC_EUNSUPPORTED,
-                         "model '%s': protein language models are not available in this build yet; "
-                         "use only_lookup with embeddings computed by FANTASIA, or the built-in 'kmer' model",
-                         m->name);
+      char *cfgjson = m->path ? fc_path_join(m->path, "config.json") : NULL;
+      int is_dir_model = cfgjson && fc_file_exists(cfgjson);
+      free(cfgjson);
+      if (!is_dir_model && strcasecmp(kind, "kmer") != 0) {
+        st = fc_error_set(
+            &err, FC_EUNSUPPORTED,
+            "model '%s': 'path' must be the built-in 'kmer' or a model directory with a "
+            "config.json (ESM-2); use only_lookup with embeddings computed by FANTASIA otherwise",
+            m->name);
         break;
       }
-      for (size_t l = 0; l < m->n_layers; l++)
+      for (size_t l = 0; l < m->n_layers && !is_dir_model; l++)
         if (m->layers[l] != 0) {
           st = fc_error_set(&err, FC_EINVAL,
                             "model %s: the kmer model has only layer 0 (layer_index %d asked)", m->name,
@@ -163,7 +166,12 @@ int fc_cmd_run(int argc, char **argv) {
       if (st != FC_OK) break;
       fc_embed_opts eo;
       memset(&eo, 0, sizeof eo);
-      eo.model = "kmer";
+      eo.model = is_dir_model ? m->path : "kmer";
+      if (is_dir_model) {
+        eo.model_name = m->name;
+        eo.layers = m->layers;
+        eo.n_layers = m->n_layers;
+      }
       eo.max_len = c->max_sequence_length > 0 ? (size_t)c->max_sequence_length : 0;
       eo.limit = c->limit_execution > 0 ? (size_t)c->limit_execution : 0;
       eo.dtype = FC_DTYPE_F32;

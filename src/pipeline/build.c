@@ -148,6 +148,7 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   memset(&emb, 0, sizeof emb);
   fc_refdb *db = NULL;
   header_info *hi = NULL;
+  int64_t *block_type = NULL;
   int64_t *seq_id_of_rec = NULL;
   char *taxbuf = NULL;
   taxrow *tax = NULL;
@@ -269,14 +270,24 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   rep->skipped_evidence = ann.n_skipped_evidence;
 
   /* embeddings: one matrix per (model, layer), one row per distinct sequence */
+  block_type = calloc(emb.n_blocks ? emb.n_blocks : 1, sizeof *block_type);
+  if (!block_type) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto out;
+  }
   for (size_t b = 0; b < emb.n_blocks; b++) {
     const fc_emb_block *blk = &emb.blocks[b];
     const char *canon = NULL, *hf = NULL;
     int64_t known = fc_known_model_id(blk->model, &canon, &hf);
     const char *name = canon ? canon : blk->model;
-    int64_t type_id;
-    if ((st = fc_refdb_add_embedding_type(db, name, known, hf ? hf : blk->model, &type_id, err)) != FC_OK)
+    int64_t type_id = 0;
+    /* one type per model: a file with several layers of one model has several blocks of that model */
+    for (size_t b2 = 0; b2 < b && !type_id; b2++)
+      if (strcmp(emb.blocks[b2].model, blk->model) == 0) type_id = block_type[b2];
+    if (!type_id &&
+        (st = fc_refdb_add_embedding_type(db, name, known, hf ? hf : blk->model, &type_id, err)) != FC_OK)
       goto out;
+    block_type[b] = type_id;
     free(ids);
     fc_aligned_free(mat);
     ids = malloc((blk->n ? blk->n : 1) * sizeof *ids);
@@ -368,6 +379,7 @@ out:
       header_free(&hi[i]);
   free(hi);
   free(seq_id_of_rec);
+  free(block_type);
   free(ids);
   fc_aligned_free(mat);
   free(tax);

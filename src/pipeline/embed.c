@@ -1,4 +1,4 @@
-/* Stage A driver: FASTA -> embeddings.h5 for the built-in kmer model (language models: issue #3).
+/* Stage A driver: FASTA -> embeddings.h5 for the built-in kmer model and ESM-2 model directories.
  * Resumable: vectors already in the (partial) file are kept; identical sequences are computed once;
  * every record that cannot be embedded is listed in failed_sequences.tsv with its reason. */
 #include <stdlib.h>
@@ -23,15 +23,117 @@ static fc_status write_failed(const char *path, const fc_seqset *s, char **extra
   return fc_atomic_commit(&f, err);
 }
 
+static char *failed_path(const fc_embed_opts *o, const char *out_h5) {
+  if (o && o->failed_tsv) return fc_strdup(o->failed_tsv);
+  const char *slash = strrchr(out_h5, '/');
+  return slash ? fc_sprintf("%.*s/failed_sequences.tsv", (int)(slash - out_h5), out_h5)
+               : fc_strdup("failed_sequences.tsv");
+}
+
+/* ESM-2: one sequence at a time (no padding, so results do not depend on batching); BLAS threads inside. */
+static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,
+                            size_t *n_failed, fc_error *err) {
+  static const int default_layer = 0;
+  const int *layers = o->layers && o->n_layers ? o->layers : &default_layer;
+  size_t nl = o->layers && o->n_layers ? o->n_layers : 1;
+  const char *name = o->model_name && *o->model_name ? o->model_name : "ESM";
+  fc_esm2 *m = NULL;
+  fc_status st = fc_esm2_open(o->model, NULL, &m, err);
+  if (st != FC_OK) return st;
+  size_t L = (size_t)fc_esm2_get_config(m)->num_hidden_layers, H = (size_t)fc_esm2_get_config(m)->hidden_size;
+  for (size_t j = 0; j < nl; j++)
+    if (layers[j] < 0 || (size_t)layers[j] > L) {
+      fc_esm2_close(m);
+      return fc_error_set(err, FC_EINVAL, "%s: layer index %d outside 0..%zu (0 = last hidden state)",
+                          o->model, layers[j], L);
+    }
+  fc_fasta_opts fo = {o->max_len, o->limit};
+  fc_seqset s;
+  if ((st = fc_fasta_read(fasta, &fo, &s, err)) != FC_OK) {
+    fc_esm2_close(m);
+    return st;
+  }
+  fc_embfile_writer *w = NULL;
+  float *vec = malloc(nl * H * sizeof *vec);
+  char **fid = calloc(s.n ? s.n : 1, sizeof *fid), **freason = calloc(s.n ? s.n : 1, sizeof *freason);
+  size_t nf = 0, done = 0, kept = 0;
+  if (!vec || !fid || !freason) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto out;
+  }
+  if ((st = fc_embfile_writer_open(out_h5, o->dtype, 1, &w, err)) != FC_OK) goto out;
+  fc_progress *pg = fc_progress_start("embed ESM-2", s.n);
+  for (size_t i = 0; i < s.n && st == FC_OK; i++) {
+    const fc_seq_record *r = &s.rec[i];
+    size_t have = 0;
+    for (size_t j = 0; j < nl; j++)
+      have += fc_embfile_writer_has(w, r->accession, name, layers[j]) != 0;
+    if (have == nl) {
+      kept++;
+      done++;
+      fc_progress_update(pg, i + 1);
+      continue;
+    }
+    fc_error e2;
+    fc_error_clear(&e2);
+    fc_status es = fc_esm2_embed(m, r->seq, r->len, layers, nl, vec, &e2);
+    if (es != FC_OK) { /* FANTASIA drops the single sequence and carries on */
+      fid[nf] = fc_strdup(r->accession);
+      freason[nf++] = fc_strdup(e2.msg);
+      fc_log_warn("embed: %s: %s", r->accession, e2.msg);
+      fc_progress_update(pg, i + 1);
+      continue;
+    }
+    for (size_t j = 0; j < nl && st == FC_OK; j++)
+      st = fc_embfile_writer_put(w, r->accession, r->seq, name, layers[j], FC_ESM2_POOLING, vec + j * H, H,
+                                 err);
+    done++;
+    fc_progress_update(pg, i + 1);
+  }
+  fc_progress_finish(pg);
+  if (st != FC_OK) goto out;
+  if (kept)
+    fc_log_info("embed: %zu of %zu sequences were already in %s; %zu newly embedded", kept, s.n, out_h5,
+                done - kept);
+  st = fc_embfile_writer_close(w, 1, err);
+  w = NULL;
+  if (st != FC_OK) goto out;
+  {
+    char *fp = failed_path(o, out_h5);
+    st = write_failed(fp, &s, fid, freason, nf, err);
+    if (s.n_issues + nf)
+      fc_log_warn("embed: %zu records could not be embedded; listed in %s", s.n_issues + nf, fp);
+    free(fp);
+  }
+  if (n_done) *n_done = done;
+  if (n_failed) *n_failed = s.n_issues + nf;
+out:
+  if (w) fc_embfile_writer_close(w, 0, NULL);
+  for (size_t i = 0; i < nf; i++)
+    free(fid[i]), free(freason[i]);
+  free(fid);
+  free(freason);
+  free(vec);
+  fc_seqset_free(&s);
+  fc_esm2_close(m);
+  return st;
+}
+
 fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,
                          size_t *n_failed, fc_error *err) {
   if (n_done) *n_done = 0;
   if (n_failed) *n_failed = 0;
   const char *model = o && o->model ? o->model : "kmer";
+  if (strcasecmp(model, "kmer") != 0) {
+    char *cfg = fc_path_join(model, "config.json");
+    int is_dir_model = cfg && fc_file_exists(cfg);
+    free(cfg);
+    if (is_dir_model) return embed_esm2(fasta, out_h5, o, n_done, n_failed, err);
+  }
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
-                        "model '%s': only the built-in 'kmer' model is available in this build (language "
-                        "models: see docs/models.md)",
+                        "model '%s': neither the built-in 'kmer' model nor a model directory with a "
+                        "config.json (ESM-2; see docs/models.md)",
                         model);
   int k = o && o->kmer_k > 0 ? o->kmer_k : FC_KMER_DEFAULT_K;
   if (k < 1 || k > 4) return fc_error_set(err, FC_EINVAL, "kmer k must be 1..4, got %d", k);

@@ -1,0 +1,54 @@
+/* fantasia.c — backend: the dense primitives a transformer forward pass needs, on the CPU.
+ *
+ * Every optimised routine (fc_*) has a plain scalar twin (fc_*_ref) computing the same thing with
+ * straightforward loops (double accumulation where it matters); tests/test_backend.c compares them on
+ * random awkward sizes. All matrices are row-major float32, no aliasing between inputs and outputs unless
+ * a function says "in place". Thread-safe (no global state; BLAS threading is OpenBLAS's own).
+ */
+#ifndef FANTASIA_BACKEND_H
+#define FANTASIA_BACKEND_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Linear layer as torch stores it: C[M,N] = A[M,K] · W[N,K]ᵀ + bias[N] (bias may be NULL). cblas_sgemm. */
+void fc_linear(const float *A, const float *W, const float *bias, size_t M, size_t N, size_t K, float *C);
+void fc_linear_ref(const float *A, const float *W, const float *bias, size_t M, size_t N, size_t K, float *C);
+
+/* LayerNorm over the last dim of x[rows, dim] (biased variance, eps inside the sqrt, torch semantics):
+ * out = (x − mean) / sqrt(var + eps) · w + b. w/b may be NULL (1 / 0). out may equal x (in place). */
+void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps,
+                  float *out);
+void fc_layernorm_ref(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps,
+                      float *out);
+
+/* Exact GELU, 0.5·x·(1 + erf(x/√2)), in place over n values. */
+void fc_gelu_erf(float *x, size_t n);
+void fc_gelu_erf_ref(float *x, size_t n);
+
+/* Row softmax in place over x[rows, cols] with max subtraction; -INFINITY entries give 0. */
+void fc_softmax_rows(float *x, size_t rows, size_t cols);
+void fc_softmax_rows_ref(float *x, size_t rows, size_t cols);
+
+/* Rotary embedding, GPT-NeoX rotate_half layout over the full head dim hd (even), in place on
+ * x[T, heads, hd] (row stride `ld` floats between positions, heads contiguous inside a row):
+ * for i < hd/2, θ = p·inv_freq[i] (angle and cos/sin in double, p = 0..T−1):
+ *   x'[i] = x[i]cosθ − x[i+hd/2]sinθ,  x'[i+hd/2] = x[i+hd/2]cosθ + x[i]sinθ. */
+void fc_rotary(float *x, size_t T, size_t heads, size_t hd, size_t ld, const float *inv_freq);
+void fc_rotary_ref(float *x, size_t T, size_t heads, size_t hd, size_t ld, const float *inv_freq);
+
+/* Bidirectional multi-head attention without mask (every key valid) for one sequence:
+ * q, k, v: [T, heads, hd] with row stride ld (q already scaled); out[T, heads·hd] (row stride heads·hd):
+ * out_h = softmax(q_h·k_hᵀ)·v_h. `work` holds at least T·T floats (fc_attention only). */
+void fc_attention(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
+                  size_t ld, float *out, float *work);
+void fc_attention_ref(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
+                      size_t ld, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,181 @@
+/* backend/cpu: every optimised primitive against its plain scalar twin on random inputs of awkward sizes,
+ * plus a few hand-checked values. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fantasia/backend.h"
+
+static uint64_t rng = 88172645463325252ULL;
+static double urand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (double)(rng >> 11) / 9007199254740992.0;
+}
+static float *rnd(size_t n, double scale) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float)((2 * urand() - 1) * scale);
+  return p;
+}
+static float *dup(const float *x, size_t n) {
+  float *p = malloc((n ? n : 1) * sizeof *p);
+  assert_non_null(p);
+  memcpy(p, x, n * sizeof *p);
+  return p;
+}
+/* max |a-b| / max(max|b|, tiny) */
+static double relerr(const float *a, const float *b, size_t n) {
+  double md = 0, mb = 1e-30;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - b[i]);
+    if (d > md || isnan(d)) md = isnan(d) ? INFINITY : d;
+    if (fabs(b[i]) > mb) mb = fabs(b[i]);
+  }
+  return md / mb;
+}
+
+static const size_t SZ[] = {1, 2, 3, 7, 17, 33, 65, 130};
+#define NSZ (sizeof SZ / sizeof SZ[0])
+
+static void test_linear(void **state) {
+  (void)state;
+  for (size_t a = 0; a < NSZ; a++)
+    for (size_t b = 0; b < NSZ; b += 2)
+      for (size_t c = 1; c < NSZ; c += 3) {
+        size_t M = SZ[a], N = SZ[b], K = SZ[c];
+        float *A = rnd(M * K, 1), *W = rnd(N * K, 1), *bias = rnd(N, 1), *C1 = rnd(M * N, 1),
+              *C2 = rnd(M * N, 1);
+        fc_linear(A, W, (b & 2) ? NULL : bias, M, N, K, C1);
+        fc_linear_ref(A, W, (b & 2) ? NULL : bias, M, N, K, C2);
+        assert_true(relerr(C1, C2, M * N) < 1e-5);
+        free(A), free(W), free(bias), free(C1), free(C2);
+      }
+  float A[] = {1, 2, 3, 4, 5, 6}, W[] = {1, 0, -1, 2, 1, 0}, bias[] = {10, 20}, C[4];
+  fc_linear(A, W, bias, 2, 2, 3, C); /* [1 2 3]·[1 0 -1] = -2 ; [1 2 3]·[2 1 0] = 4 */
+  assert_true(C[0] == 8 && C[1] == 24 && C[2] == 8 && C[3] == 33);
+}
+
+static void test_layernorm(void **state) {
+  (void)state;
+  for (size_t a = 0; a < NSZ; a++)
+    for (size_t b = 0; b < NSZ; b++) {
+      size_t R = SZ[a], D = SZ[b];
+      float *x = rnd(R * D, 3), *w = rnd(D, 1), *bb = rnd(D, 1), *o1 = rnd(R * D, 1), *o2 = rnd(R * D, 1);
+      for (size_t i = 0; i < R * D; i++)
+        x[i] += 100.0f; /* offset: variance must not cancel badly */
+      fc_layernorm(x, R, D, w, bb, 1e-5f, o1);
+      fc_layernorm_ref(x, R, D, w, bb, 1e-5f, o2);
+      assert_true(relerr(o1, o2, R * D) < 2e-5);
+      float *x2 = dup(x, R * D); /* in place */
+      fc_layernorm(x2, R, D, NULL, NULL, 1e-5f, x2);
+      fc_layernorm_ref(x, R, D, NULL, NULL, 1e-5f, o2);
+      assert_true(relerr(x2, o2, R * D) < 2e-5);
+      free(x), free(w), free(bb), free(o1), free(o2), free(x2);
+    }
+  float x[] = {1, 3}, o[2];
+  fc_layernorm(x, 1, 2, NULL, NULL, 0.0f, o);
+  assert_true(fabsf(o[0] + 1) < 1e-6 && fabsf(o[1] - 1) < 1e-6);
+}
+
+static void test_gelu(void **state) {
+  (void)state;
+  for (size_t a = 0; a < NSZ; a++) {
+    size_t n = SZ[a] * 13;
+    float *x = rnd(n, 8), *y = dup(x, n);
+    fc_gelu_erf(x, n);
+    fc_gelu_erf_ref(y, n);
+    for (size_t i = 0; i < n; i++)
+      assert_true(fabsf(x[i] - y[i]) <= 1e-6f * (1 + fabsf(y[i])));
+    free(x), free(y);
+  }
+  float v[] = {0.0f, 1.0f, -1.0f, 3.0f};
+  fc_gelu_erf(v, 4); /* erf-GELU, not the tanh approximation (tanh form gives 0.841192 at 1) */
+  assert_true(v[0] == 0.0f);
+  assert_true(fabsf(v[1] - 0.8413447f) < 1e-6f && fabsf(v[2] + 0.1586553f) < 1e-6f);
+  assert_true(fabsf(v[3] - 2.9959502f) < 1e-5f);
+}
+
+static void test_softmax(void **state) {
+  (void)state;
+  for (size_t a = 0; a < NSZ; a++)
+    for (size_t b = 0; b < NSZ; b++) {
+      size_t R = SZ[a], C = SZ[b];
+      float *x = rnd(R * C, 30), *y;
+      if (C > 2) x[1] = -INFINITY;
+      y = dup(x, R * C);
+      fc_softmax_rows(x, R, C);
+      fc_softmax_rows_ref(y, R, C);
+      assert_true(relerr(x, y, R * C) < 1e-5);
+      for (size_t r = 0; r < R; r++) {
+        double s = 0;
+        for (size_t j = 0; j < C; j++)
+          s += x[r * C + j];
+        assert_true(fabs(s - 1) < 1e-5);
+      }
+      free(x), free(y);
+    }
+  float m[] = {-INFINITY, -INFINITY};
+  fc_softmax_rows(m, 1, 2);
+  assert_true(m[0] == 0 && m[1] == 0);
+}
+
+static void test_rotary(void **state) {
+  (void)state;
+  static const size_t HD[] = {2, 4, 8, 14, 64};
+  for (size_t a = 0; a < 5; a++)
+    for (size_t t = 0; t < NSZ; t++)
+      for (size_t heads = 1; heads <= 3; heads++) {
+        size_t hd = HD[a], T = SZ[t] * 9, ld = heads * hd + 3; /* padded rows */
+        float *inv = malloc(hd / 2 * sizeof *inv);
+        for (size_t i = 0; i < hd / 2; i++)
+          inv[i] = (float)pow(10000.0, -2.0 * (double)i / (double)hd);
+        float *x = rnd(T * ld, 2), *y = dup(x, T * ld);
+        fc_rotary(x, T, heads, hd, ld, inv);
+        fc_rotary_ref(y, T, heads, hd, ld, inv);
+        assert_true(relerr(x, y, T * ld) < 1e-6);
+        free(x), free(y), free(inv);
+      }
+  /* position 1, hd 2, inv_freq 1: rotation by 1 rad; position 0 untouched */
+  float u[] = {1, 2, 1, 0}, inv1 = 1.0f;
+  fc_rotary(u, 2, 1, 2, 2, &inv1);
+  assert_true(u[0] == 1 && u[1] == 2);
+  assert_true(fabsf(u[2] - cosf(1)) < 1e-6f && fabsf(u[3] - sinf(1)) < 1e-6f);
+}
+
+static void test_attention(void **state) {
+  (void)state;
+  static const size_t HD[] = {1, 4, 8, 16};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t t = 0; t < NSZ - 1; t++)
+      for (size_t heads = 1; heads <= 4; heads += 3) {
+        size_t hd = HD[a], T = SZ[t] + (a & 1), ld = 3 * heads * hd; /* q|k|v interleaved like a fused QKV */
+        float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
+              *work = malloc(T * T * sizeof(float));
+        fc_attention(qkv, qkv + heads * hd, qkv + 2 * heads * hd, T, heads, hd, ld, o1, work);
+        fc_attention_ref(qkv, qkv + heads * hd, qkv + 2 * heads * hd, T, heads, hd, ld, o2);
+        assert_true(relerr(o1, o2, T * heads * hd) < 1e-5);
+        free(qkv), free(o1), free(o2), free(work);
+      }
+  /* one key: output is its value */
+  float q[] = {5}, k[] = {-3}, v[] = {7}, o[1], w[1];
+  fc_attention(q, k, v, 1, 1, 1, 1, o, w);
+  assert_true(o[0] == 7);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_linear),  cmocka_unit_test(test_layernorm), cmocka_unit_test(test_gelu),
+      cmocka_unit_test(test_softmax), cmocka_unit_test(test_rotary),    cmocka_unit_test(test_attention),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
