@@ -611,8 +611,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
   if (o->limit_queries && nq > o->limit_queries) nq = o->limit_queries;
   if (o->scoring == FC_SCORING_GOPREDSIM) {
     for (int a = 0; a < 3 && st == FC_OK; a++)
-      st = gopredsim_aspect(s, b, nq, model_name, sp.type_id, &mat, excluded, qex, nqex, threshold, "PFC"[a], t,
-                            err);
+      st = gopredsim_aspect(s, b, nq, model_name, sp.type_id, &mat, excluded, qex, nqex, threshold, "PFC"[a],
+                            t, err);
     goto out_mat;
   }
   int id_filter = !isnan(o->max_identity);
@@ -667,7 +667,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
       cnt = kept;
     }
     if (cnt > o->k) cnt = o->k;
-    if (st == FC_OK) st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, 0, err);
+    if (st == FC_OK)
+      st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, 0, err);
     fc_knn_result_free(&more);
     fc_progress_update(pg, q + 1);
   }

@@ -73,8 +73,8 @@ static const char *intern(fc_predictions *p, const char *s) {
 fc_status fc_predictions_add(fc_predictions *p, const char *model, int layer, const char *target,
                              const char *term, double score, fc_error *err) {
   if (!(score >= 0) || !isfinite(score))
-    return fc_error_set(err, FC_EINVAL, "prediction %s %s: score %g is not a finite number >= 0", target, term,
-                        score);
+    return fc_error_set(err, FC_EINVAL, "prediction %s %s: score %g is not a finite number >= 0", target,
+                        term, score);
   char *key = fc_sprintf("%s\t%d\t%s\t%s", model, layer, target, term);
   if (!key) return fc_error_set(err, FC_ENOMEM, "out of memory");
   int64_t at;
@@ -96,7 +96,8 @@ fc_status fc_predictions_add(fc_predictions *p, const char *model, int layer, co
     p->cap = cap;
   }
   fc_prediction e = {intern(p, model), layer, intern(p, target), intern(p, term), score};
-  if (!e.model || !e.target || !e.term || fc_strmap_put(&p->index, key, strlen(key), (int64_t)p->n, NULL) < 0) {
+  if (!e.model || !e.target || !e.term ||
+      fc_strmap_put(&p->index, key, strlen(key), (int64_t)p->n, NULL) < 0) {
     free(key);
     return fc_error_set(err, FC_ENOMEM, "out of memory");
   }
