@@ -2,12 +2,14 @@
  * shared sequences, unannotated sequences and taxa, so each rule can be checked exactly:
  * model matching by name and by FANTASIA id, tie order, protein expansion, filters, threshold,
  * thread invariance, and the errors (unknown model/layer, dimension and pooling mismatches). */
-#include <cmocka.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+// clang-format off
+#include <cmocka.h>
+// clang-format on
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
