@@ -1042,7 +1042,8 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s: '%s' is not fantasia or gopredsim", C->fname, w,
                         c->scoring);
   /* prediction files and the optional evaluation */
-  if ((st = node_bool_k(C, PICK(C, &w, "predictions.write", "predictions.write"), &w, 1, &c->write_predictions)))
+  if ((st = node_bool_k(C, PICK(C, &w, "predictions.write", "predictions.write"), &w, 1,
+                        &c->write_predictions)))
     return st;
   if ((st = node_bool_k(C, PICK(C, &w, "predictions.propagate", "predictions.propagate"), &w, 0,
                         &c->propagate_predictions)))
@@ -1063,10 +1064,11 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   {
     const char *onto = c->eval_ontology ? c->eval_ontology : c->ontology;
     if (!strcasecmp(c->scoring, "gopredsim") && !c->ontology)
-      return fc_error_set(C->err, FC_EINVAL,
-                          "config %s: lookup.scoring is gopredsim but no GO ontology is given: set `ontology` "
-                          "(or --ontology) to an OBO file",
-                          C->fname);
+      return fc_error_set(
+          C->err, FC_EINVAL,
+          "config %s: lookup.scoring is gopredsim but no GO ontology is given: set `ontology` "
+          "(or --ontology) to an OBO file",
+          C->fname);
     if (c->propagate_predictions && !c->ontology)
       return fc_error_set(C->err, FC_EINVAL,
                           "config %s: predictions.propagate is true but no GO ontology is given: set "
