@@ -517,6 +517,46 @@ static void test_gopredsim(void **state) {
   gps_teardown(&g);
 }
 
+/* ties past the first fetch: 20 references at the same distance (k + 8 < 20), so the search must be
+ * widened until the tie ends; plus one far reference that must not be a hit */
+static void test_gopredsim_wide_tie(void **state) {
+  (void)state;
+  gps_env g;
+  gps_setup(&g); /* ontology and folder; the store is replaced below */
+  unlink(g.store);
+  fc_refdb *db;
+  fc_error e;
+  assert_int_equal(fc_refdb_create(g.store, &db, &e), FC_OK);
+  assert_int_equal(fc_refdb_add_go_term(db, "GO:0000011", 'P', "t", &e), FC_OK);
+  assert_int_equal(fc_refdb_add_go_term(db, "GO:0000013", 'P', "t", &e), FC_OK);
+  enum { NR = 21 };
+  int64_t sid[NR];
+  float m[2 * NR];
+  for (int i = 0; i < NR; i++) {
+    char seq[16], id[16];
+    snprintf(seq, sizeof seq, "M%c%c", 'A' + i % 20, 'A' + i / 20);
+    snprintf(id, sizeof id, "R%d", i);
+    assert_int_equal(fc_refdb_add_sequence(db, seq, &sid[i], &e), FC_OK);
+    assert_int_equal(fc_refdb_add_protein(db, id, id, sid[i], "g", "org", "9606", &e), FC_OK);
+    assert_int_equal(fc_refdb_add_annotation(db, id, i == 7 ? "GO:0000013" : "GO:0000011", "EXP", &e), FC_OK);
+    /* rows 0..19 at distance 1 in different directions (exactly representable), row 20 at distance 2 */
+    m[2 * i] = i < NR - 1 ? (i % 2 ? 1.0f : -1.0f) : 2.0f;
+    m[2 * i + 1] = 0;
+  }
+  int64_t tid;
+  assert_int_equal(fc_refdb_add_embedding_type(db, "ESM", 0, NULL, &tid, &e), FC_OK);
+  assert_int_equal(fc_refdb_put_matrix(db, tid, 0, NULL, sid, m, NR, 2, &e), FC_OK);
+  assert_int_equal(fc_refdb_close(db, 1, &e), FC_OK);
+  /* 20 hits at RI 1/3: 11 = 19 (1/3) / 20, 13 = (1/3) / 20 (siblings: both leaves) */
+  expect_preds(&g, FC_SCORING_GOPREDSIM, 1, "ESM 0 Q GO:0000011 0.3167\nESM 0 Q GO:0000013 0.0167\n");
+  fc_raw_table *t = NULL;
+  fc_predictions *p = gps_run(&g, FC_SCORING_GOPREDSIM, 1, &t);
+  assert_int_equal(fc_raw_table_size(t), 20);
+  fc_raw_table_free(t);
+  fc_predictions_free(p);
+  gps_teardown(&g);
+}
+
 int main(void) {
   fc_log_set_level(FC_LOG_WARN);
   const struct CMUnitTest tests[] = {
@@ -524,6 +564,7 @@ int main(void) {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_gopredsim),
+      cmocka_unit_test(test_gopredsim_wide_tie),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
