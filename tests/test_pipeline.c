@@ -442,21 +442,21 @@ static void test_gopredsim(void **state) {
   /* k=1. P: S1 and S2 tie at d=1 -> hits A, A2, B (3): 12 = 11 = 13 = (1/3)/3; 11 is an ancestor of 12,
    * so the leaves are 12 and 13. F: only S4 (D): 21 = 0.5/1. C: only S1's A: 30 = 1/3. */
   expect_preds(&g, FC_SCORING_GOPREDSIM, 1,
-               "ESM 0 Q GO:0000012 0.1111\nESM 0 Q GO:0000013 0.1111\nESM 0 Q GO:0000021 0.5000\n"
-               "ESM 0 Q GO:0000030 0.3333\n");
+               "ESM 0 Q GO:0000012 0.1100\nESM 0 Q GO:0000013 0.1100\nESM 0 Q GO:0000021 0.5000\n"
+               "ESM 0 Q GO:0000030 0.3300\n");
   /* k=3: S1 carries two P proteins, S2 the third at the same distance: same hits as k=1.
    * F: D and E (2 hits): 21 = 0.25, 20 = (1/7)/2 is D's ancestor -> dropped. */
   expect_preds(&g, FC_SCORING_GOPREDSIM, 3,
-               "ESM 0 Q GO:0000012 0.1111\nESM 0 Q GO:0000013 0.1111\nESM 0 Q GO:0000021 0.2500\n"
-               "ESM 0 Q GO:0000030 0.3333\n");
+               "ESM 0 Q GO:0000012 0.1100\nESM 0 Q GO:0000013 0.1100\nESM 0 Q GO:0000021 0.2500\n"
+               "ESM 0 Q GO:0000030 0.3300\n");
   /* k=4: P adds S3 (C, d=2): 4 hits; 12 = 13 = (1/3)/4; 11 = (1/3 + 1/5)/4 (dropped, ancestor of 12). */
   expect_preds(&g, FC_SCORING_GOPREDSIM, 4,
-               "ESM 0 Q GO:0000012 0.0833\nESM 0 Q GO:0000013 0.0833\nESM 0 Q GO:0000021 0.2500\n"
-               "ESM 0 Q GO:0000030 0.3333\n");
+               "ESM 0 Q GO:0000012 0.0800\nESM 0 Q GO:0000013 0.0800\nESM 0 Q GO:0000021 0.2500\n"
+               "ESM 0 Q GO:0000030 0.3300\n");
   /* k=5: P adds S5 (E: P 10, d=3): 5 hits; 12 = 13 = (1/3)/5 = 0.0667; 10 is everybody's ancestor. */
   expect_preds(&g, FC_SCORING_GOPREDSIM, 5,
-               "ESM 0 Q GO:0000012 0.0667\nESM 0 Q GO:0000013 0.0667\nESM 0 Q GO:0000021 0.2500\n"
-               "ESM 0 Q GO:0000030 0.3333\n");
+               "ESM 0 Q GO:0000012 0.0700\nESM 0 Q GO:0000013 0.0700\nESM 0 Q GO:0000021 0.2500\n"
+               "ESM 0 Q GO:0000030 0.3300\n");
   /* FANTASIA mode, k=2: S4 then S1 (the lower row of the S1/S2 tie); max RI per term, no leaf reduction */
   expect_preds(&g, FC_SCORING_FANTASIA, 2,
                "ESM 0 Q GO:0000011 0.3333\nESM 0 Q GO:0000012 0.3333\nESM 0 Q GO:0000021 0.5000\n"
@@ -517,8 +517,10 @@ static void test_gopredsim(void **state) {
   gps_teardown(&g);
 }
 
-/* ties past the first fetch: 20 references at the same distance (k + 8 < 20), so the search must be
- * widened until the tie ends; plus one far reference that must not be a hit */
+/* ties past the first fetch: 70 references at the same distance (k + 8 < 70), so the search must be
+ * widened until the tie ends; plus one far reference that must not be a hit. One of the 70 carries
+ * GO:0000012 (child of 11): its score (1/3)/70 rounds to 0.00 and is dropped BEFORE the leaf
+ * reduction (goPredSim's order), so its parent 11 stays. */
 static void test_gopredsim_wide_tie(void **state) {
   (void)state;
   gps_env g;
@@ -528,8 +530,8 @@ static void test_gopredsim_wide_tie(void **state) {
   fc_error e;
   assert_int_equal(fc_refdb_create(g.store, &db, &e), FC_OK);
   assert_int_equal(fc_refdb_add_go_term(db, "GO:0000011", 'P', "t", &e), FC_OK);
-  assert_int_equal(fc_refdb_add_go_term(db, "GO:0000013", 'P', "t", &e), FC_OK);
-  enum { NR = 21 };
+  assert_int_equal(fc_refdb_add_go_term(db, "GO:0000012", 'P', "t", &e), FC_OK);
+  enum { NR = 71 };
   int64_t sid[NR];
   float m[2 * NR];
   for (int i = 0; i < NR; i++) {
@@ -538,8 +540,8 @@ static void test_gopredsim_wide_tie(void **state) {
     snprintf(id, sizeof id, "R%d", i);
     assert_int_equal(fc_refdb_add_sequence(db, seq, &sid[i], &e), FC_OK);
     assert_int_equal(fc_refdb_add_protein(db, id, id, sid[i], "g", "org", "9606", &e), FC_OK);
-    assert_int_equal(fc_refdb_add_annotation(db, id, i == 7 ? "GO:0000013" : "GO:0000011", "EXP", &e), FC_OK);
-    /* rows 0..19 at distance 1 in different directions (exactly representable), row 20 at distance 2 */
+    assert_int_equal(fc_refdb_add_annotation(db, id, i == 7 ? "GO:0000012" : "GO:0000011", "EXP", &e), FC_OK);
+    /* rows 0..69 at distance 1 in different directions (exactly representable), row 20 at distance 2 */
     m[2 * i] = i < NR - 1 ? (i % 2 ? 1.0f : -1.0f) : 2.0f;
     m[2 * i + 1] = 0;
   }
@@ -547,11 +549,11 @@ static void test_gopredsim_wide_tie(void **state) {
   assert_int_equal(fc_refdb_add_embedding_type(db, "ESM", 0, NULL, &tid, &e), FC_OK);
   assert_int_equal(fc_refdb_put_matrix(db, tid, 0, NULL, sid, m, NR, 2, &e), FC_OK);
   assert_int_equal(fc_refdb_close(db, 1, &e), FC_OK);
-  /* 20 hits at RI 1/3: 11 = 19 (1/3) / 20, 13 = (1/3) / 20 (siblings: both leaves) */
-  expect_preds(&g, FC_SCORING_GOPREDSIM, 1, "ESM 0 Q GO:0000011 0.3167\nESM 0 Q GO:0000013 0.0167\n");
+  /* 70 hits at RI 1/3: 11 = 69 (1/3) / 70 = 0.3286 -> 0.33; 12 = (1/3) / 70 = 0.0048 -> 0.00, dropped */
+  expect_preds(&g, FC_SCORING_GOPREDSIM, 1, "ESM 0 Q GO:0000011 0.3300\n");
   fc_raw_table *t = NULL;
   fc_predictions *p = gps_run(&g, FC_SCORING_GOPREDSIM, 1, &t);
-  assert_int_equal(fc_raw_table_size(t), 20);
+  assert_int_equal(fc_raw_table_size(t), 70);
   fc_raw_table_free(t);
   fc_predictions_free(p);
   gps_teardown(&g);

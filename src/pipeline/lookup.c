@@ -198,12 +198,13 @@ static uint32_t index_of(fc_strmap *m, const char *seq) {
   return (uint32_t)v;
 }
 
-/* namespace letter of a reference annotation: the store's category, else the ontology's */
+/* namespace letter of a reference annotation. With an ontology (goPredSim scoring), the ontology decides,
+ * as goPredSim's get_ontology does: a term it does not know (or an obsolete one) has no namespace and is
+ * ignored; otherwise the store's category. */
 static char go_aspect(const lookup_state *s, const fc_ref_go *go) {
-  if (go->category) return go->category;
+  if (!s->o->ontology) return go->category;
   int ns;
   int32_t t;
-  if (!s->o->ontology) return 0;
   fc_term_resolution r = fc_ontology_resolve(s->o->ontology, go->go_id, &ns, &t);
   if (r == FC_TERM_UNKNOWN || r == FC_TERM_OBSOLETE) return 0;
   return fc_go_aspect_of_namespace(fc_ontology_namespace(s->o->ontology, ns));
@@ -331,6 +332,14 @@ static size_t gopredsim_cut(const lookup_state *s, const fc_refmatrix *mat, cons
   return j;
 }
 
+/* x rounded to 2 decimals as Python's round(x, 2) does (correctly rounded, ties to even on the exact
+ * binary value), which is what glibc's printf does */
+static double round2(double x) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.2f", x);
+  return strtod(buf, NULL);
+}
+
 typedef struct {
   fc_strmap ids; /* primary term id -> slot */
   char **keys;
@@ -419,19 +428,12 @@ static fc_status gopredsim_score(lookup_state *s, const fc_emb_block *b, size_t 
       }
     }
   }
-  /* leaf reduction within each ontology namespace; terms the ontology does not know are kept as they are */
+  /* goPredSim: scores rounded to 2 decimals, zeros dropped, then only leaf terms kept (a term that is an
+   * ancestor of another kept term goes) */
   size_t nns = fc_ontology_n_namespaces(o->ontology);
   int32_t *terms = malloc((a.n ? a.n : 1) * sizeof *terms);
   double *vals = malloc((a.n ? a.n : 1) * sizeof *vals);
   if (st == FC_OK && (!terms || !vals)) st = fc_error_set(err, FC_ENOMEM, "out of memory");
-  for (size_t i = 0; i < a.n && st == FC_OK; i++) {
-    int ns;
-    int32_t t;
-    fc_term_resolution r = fc_ontology_resolve(o->ontology, a.keys[i], &ns, &t);
-    if (r == FC_TERM_UNKNOWN || r == FC_TERM_OBSOLETE)
-      st = fc_predictions_add(o->predictions, model_name, b->layer, b->accessions[q], a.keys[i],
-                              a.sum[i] / (double)hits, err);
-  }
   for (size_t ns = 0; ns < nns && st == FC_OK; ns++) {
     size_t m = 0;
     for (size_t i = 0; i < a.n; i++) {
@@ -439,8 +441,10 @@ static fc_status gopredsim_score(lookup_state *s, const fc_emb_block *b, size_t 
       int32_t t;
       fc_term_resolution r = fc_ontology_resolve(o->ontology, a.keys[i], &tns, &t);
       if (r == FC_TERM_UNKNOWN || r == FC_TERM_OBSOLETE || (size_t)tns != ns) continue;
+      double v = round2(a.sum[i] / (double)hits);
+      if (v <= 0) continue;
       terms[m] = t;
-      vals[m++] = a.sum[i] / (double)hits;
+      vals[m++] = v;
     }
     if (!m) continue;
     fc_term_vec lv = {0};
