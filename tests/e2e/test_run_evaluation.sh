@@ -58,5 +58,15 @@ awk -F'\t' 'NF!=3 || $3 !~ /^[01]\.[0-9][0-9]$/ {exit 1}' "$e/predictions/kmer_L
 expect_fail "missing ground truth" "no such file" "$FC_BIN" run --config demo/config.yaml --ontology demo/go_subset.obo \
   --ground_truth nothere.tsv
 expect_fail "gopredsim without ontology" "ontology" "$FC_BIN" run --config demo/config.yaml --scoring gopredsim
+expect_fail "lookup: unknown scoring" "fantasia or gopredsim" "$FC_BIN" lookup -e "$exp/embeddings.h5" \
+  -r demo-out/reference.db -o lk --scoring best
+expect_fail "lookup: --propagate without ontology" "needs --ontology" "$FC_BIN" lookup -e "$exp/embeddings.h5" \
+  -r demo-out/reference.db -o lk --propagate
+expect_fail "run: bad lookup.scoring" "lookup.scoring" "$FC_BIN" run --config demo/config.yaml --lookup.scoring best
+# lookup with propagation: every ancestor of a predicted term is predicted with at least its score
+"$FC_BIN" lookup -q -e "$exp/embeddings.h5" -r demo-out/reference.db -o lkp --ontology demo/go_subset.obo \
+  --propagate >/dev/null 2>&1 && ok "lookup --propagate" || bad "lookup --propagate failed"
+[ "$(wc -l <lkp/predictions/kmer_L0.tsv)" -gt "$(wc -l <"$p")" ] && ok "propagated file is larger" \
+  || bad "propagated file is not larger than the plain one"
 no_partial demo-out "run with evaluation"
 finish
