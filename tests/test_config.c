@@ -867,6 +867,42 @@ static int teardown(void **state) {
   return rc == 0 ? 0 : -1;
 }
 
+/* our scoring, prediction and evaluation keys: defaults, flags and the checks between them */
+static void test_scoring_and_evaluation_keys(void **state) {
+  (void)state;
+  fc_run_config *c = NULL;
+  fc_error e;
+  assert_int_equal(fc_config_load(NULL, NULL, 0, &c, &e), FC_OK);
+  assert_string_equal(c->scoring, "fantasia");
+  assert_int_equal(c->write_predictions, 1);
+  assert_int_equal(c->propagate_predictions, 0);
+  assert_string_equal(c->predictions_author, "fantasia.c");
+  assert_null(c->ontology);
+  assert_null(c->eval_ground_truth);
+  fc_config_free(c);
+  const char *ok[] = {"--scoring", "gopredsim", "--ontology", "/x/go.obo", "--ground_truth", "/x/gt.tsv",
+                      "--evaluation.ia", "/x/ia.tsv", "--predictions.propagate", "true"};
+  assert_int_equal(fc_config_load(NULL, ok, 10, &c, &e), FC_OK);
+  assert_string_equal(c->scoring, "gopredsim");
+  assert_string_equal(c->ontology, "/x/go.obo");
+  assert_string_equal(c->eval_ground_truth, "/x/gt.tsv");
+  assert_string_equal(c->eval_ia, "/x/ia.tsv");
+  assert_null(c->eval_ontology);
+  assert_int_equal(c->propagate_predictions, 1);
+  fc_config_free(c);
+  const char *no_onto[] = {"--scoring", "gopredsim"};
+  assert_int_equal(fc_config_load(NULL, no_onto, 2, &c, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "ontology"));
+  const char *bad[] = {"--lookup.scoring", "best"};
+  assert_int_equal(fc_config_load(NULL, bad, 2, &c, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "lookup.scoring"));
+  const char *gt_only[] = {"--ground_truth", "gt.tsv"};
+  assert_int_equal(fc_config_load(NULL, gt_only, 2, &c, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "evaluation.ontology"));
+  const char *prop_only[] = {"--predictions.propagate", "yes"};
+  assert_int_equal(fc_config_load(NULL, prop_only, 2, &c, &e), FC_EINVAL);
+}
+
 int main(void) {
   fc_log_set_level(FC_LOG_ERROR); /* warnings are expected here */
   const struct CMUnitTest tests[] = {
@@ -887,6 +923,7 @@ int main(void) {
       cmocka_unit_test(test_unknown_keys),
       cmocka_unit_test(test_experiment_folder),
       cmocka_unit_test(test_expanduser),
+      cmocka_unit_test(test_scoring_and_evaluation_keys),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

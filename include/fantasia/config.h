@@ -154,6 +154,14 @@ typedef struct {
   char *taxonomy_nodes;          /* OUR key: nodes.dmp path; required when get_descendants is true */
   int exclude_self;              /* OUR key lookup.exclude_self */
   double exclude_identity_above; /* OUR key lookup.exclude_identity_above, NAN = none */
+  char *ontology;            /* OUR key `ontology`: OBO file (goPredSim leaves, propagation, evaluation) */
+  char *scoring;             /* OUR key lookup.scoring: "fantasia" (default) | "gopredsim" */
+  int write_predictions;     /* OUR key predictions.write (default true): predictions/ and cafa/ files */
+  int propagate_predictions; /* OUR key predictions.propagate (default false): max through `ontology` */
+  char *predictions_author;  /* OUR key predictions.author: the CAFA file's AUTHOR (default fantasia.c) */
+  char *eval_ground_truth;   /* OUR key evaluation.ground_truth: target<TAB>GO file; NULL = no evaluation */
+  char *eval_ontology;       /* OUR key evaluation.ontology (NULL: `ontology`) */
+  char *eval_ia;             /* OUR key evaluation.ia: term<TAB>ia file (optional) */
   int keep_sequences;
   int alignments;   /* OUR key postprocess.alignments */
   char *raw_format; /* OUR key postprocess.raw_format: "tsv" | "csv_tree" | "both" */

@@ -11,6 +11,7 @@
 
 #include "fantasia/core.h"
 #include "fantasia/embfile.h"
+#include "fantasia/go.h"
 #include "fantasia/knn.h"
 #include "fantasia/refdb.h"
 #include "fantasia/summarize.h"
@@ -39,7 +40,47 @@ typedef struct {
 fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,
                          size_t *n_failed, fc_error *err);
 
+/* ---------- predictions: (model, layer, target, term) -> score (src/pipeline/predictions.c) ---------- */
+typedef struct {
+  const char *model; /* borrowed from the set */
+  int layer;         /* FC_LAYER_LEGACY (-1) for a legacy (null) layer */
+  const char *target, *term;
+  double score;
+} fc_prediction;
+typedef struct fc_predictions fc_predictions;
+fc_predictions *fc_predictions_new(void); /* NULL on out of memory */
+void fc_predictions_free(fc_predictions *p);
+/* Adds one score (finite, >= 0); a (model, layer, target, term) given again keeps the maximum. */
+fc_status fc_predictions_add(fc_predictions *p, const char *model, int layer, const char *target,
+                             const char *term, double score, fc_error *err);
+size_t fc_predictions_size(const fc_predictions *p);
+const fc_prediction *fc_predictions_at(const fc_predictions *p, size_t i); /* insertion order; borrowed */
+/* FANTASIA mode: the maximum reliability index per (model, layer, accession, go_id) of the raw rows. */
+fc_status fc_predictions_from_raw(const fc_raw_table *t, fc_predictions *p, fc_error *err);
+
+typedef struct {
+  const char *out_dir; /* experiment folder: predictions/<model>_L<k>.tsv and cafa/<model>_L<k>.txt */
+  int write_tsv;       /* target<TAB>term<TAB>score (the evaluator's format), `precision` decimals */
+  int write_cafa;      /* CAFA submission: AUTHOR/MODEL/KEYWORDS header, target term score (2 dp), END */
+  int precision;       /* TSV decimals (default 4) */
+  int propagate;       /* 1: scores propagated to every ancestor by maximum (needs ontology) */
+  const fc_ontology *ontology; /* borrowed; only for propagate */
+  const char *author, *keywords;
+} fc_predictions_write_opts;
+void fc_predictions_write_opts_init(fc_predictions_write_opts *o); /* tsv + cafa, 4 dp, no propagation */
+/* One file per (model, layer) and format, atomically; lines sorted by target, score descending, term;
+ * lines whose score rounds to 0 are left out. */
+fc_status fc_predictions_write(const fc_predictions *p, const fc_predictions_write_opts *o, fc_error *err);
+
 /* ---------- stage B ---------- */
+typedef enum {
+  FC_SCORING_FANTASIA = 0, /* per-hit raw rows (FANTASIA) */
+  FC_SCORING_GOPREDSIM = 1 /* goPredSim: per namespace, ties at the k-th distance, sum(RI)/#hits, leaves */
+} fc_scoring;
+/* "fantasia" | "gopredsim" (case-insensitive) */
+fc_status fc_scoring_parse(const char *s, fc_scoring *out, fc_error *err);
+const char *fc_scoring_name(fc_scoring s);
+
 typedef struct {
   const char *name;  /* config model name (case-insensitive match with the query file's type_<x>) */
   int64_t type_id;   /* FANTASIA numeric id (also matched), 0 = unknown */
@@ -69,12 +110,21 @@ typedef struct {
   const char *work_dir; /* where clusters.tsv goes (experiment folder) */
   int threads;
   size_t limit_queries; /* 0 = all */
+  /* scoring (docs/lookup.md "goPredSim scoring"). FC_SCORING_GOPREDSIM needs `ontology` (borrowed, for
+   * the leaf reduction) and a `predictions` set (borrowed) that receives the scores. */
+  fc_scoring scoring;
+  const fc_ontology *ontology;
+  fc_predictions *predictions;
 } fc_lookup_opts;
 
 void fc_lookup_opts_init(fc_lookup_opts *o); /* defaults: cosine, k=1, no filters */
 
 /* Runs the lookup of every query block against its reference space and appends raw rows to table.
- * Hits expand to every protein sharing the reference sequence and each of its GO terms. */
+ * Hits expand to every protein sharing the reference sequence and each of its GO terms.
+ * goPredSim scoring: one search per namespace (P, F, C) among the references with a term of that
+ * namespace; the raw rows are the hits of each namespace (their terms of that namespace only), and
+ * o->predictions receives score(term) = sum of RI over the hits carrying it / number of hits, reduced to
+ * leaf terms. */
 fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_raw_table *table,
                         fc_error *err);
 

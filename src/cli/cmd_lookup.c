@@ -5,13 +5,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fantasia/go.h"
 #include "fantasia/pipeline.h"
 
 static void help(FILE *out) {
   fputs("usage: fantasia-c lookup --embeddings embeddings.h5 --reference STORE --output-dir DIR [options]\n\n"
         "Exact k-nearest-neighbour lookup of every query embedding (each model and layer of the file\n"
         "against the same model and layer of the store), GO transfer from the neighbours, and the\n"
-        "outputs: raw_results.tsv, summary.csv, topgo/, sequences.fasta, query_index_mapping.csv.\n\n"
+        "outputs: raw_results.tsv, summary.csv, topgo/, sequences.fasta, query_index_mapping.csv,\n"
+        "predictions/<model>_L<k>.tsv (target term score) and cafa/<model>_L<k>.txt (CAFA format).\n\n"
         "options:\n"
         "  -e, --embeddings FILE     query embeddings.h5 (FANTASIA layout)\n"
         "  -r, --reference FILE      reference store (fantasia-c reference build / import-lite)\n"
@@ -32,6 +34,12 @@ static void help(FILE *out) {
         "      --alignments          add NW/SW identity, similarity, score, gaps columns (parasail)\n"
         "      --raw-format F        tsv | csv_tree (FANTASIA's per-accession files) | both [tsv]\n"
         "      --keep-sequences      write the query/reference sequence columns\n"
+        "      --scoring S           fantasia (per-hit rows) | gopredsim (goPredSim: one search per\n"
+        "                            namespace, ties at the k-th distance, sum(RI)/hits, leaf terms;\n"
+        "                            needs --ontology) [fantasia]\n"
+        "      --ontology FILE       GO OBO (plain or .gz), for gopredsim and --propagate\n"
+        "      --propagate           propagate the prediction files' scores to all ancestors (max)\n"
+        "      --no-predictions      do not write predictions/*.tsv and cafa/*.txt\n"
         "  -t, --threads N           threads [all cores]\n"
         "  -v, --verbose / -q, --quiet\n\n"
         "example:\n"
@@ -66,11 +74,19 @@ int fc_cmd_lookup(int argc, char **argv) {
                                        {"raw-format", required_argument, 0, 'F'},
                                        {"keep-sequences", no_argument, 0, 'K'},
                                        {"threads", required_argument, 0, 't'},
+                                       {"scoring", required_argument, 0, 'G'},
+                                       {"ontology", required_argument, 0, 'O'},
+                                       {"propagate", no_argument, 0, 'P'},
+                                       {"no-predictions", no_argument, 0, 'n'},
                                        {"verbose", no_argument, 0, 'v'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *emb = NULL, *outdir = NULL, *raw = "tsv";
+  const char *emb = NULL, *outdir = NULL, *raw = "tsv", *obo = NULL;
+  int propagate = 0, no_predictions = 0;
+  fc_go *go = NULL;
+  fc_ontology *onto = NULL;
+  fc_predictions *scored = NULL;
   fc_lookup_opts o;
   fc_lookup_opts_init(&o);
   fc_outputs_opts oo;
@@ -161,6 +177,21 @@ int fc_cmd_lookup(int argc, char **argv) {
       if ((rc = fc_cli_long("lookup", "--threads", optarg, 0, 4096, &v))) goto done;
       o.threads = oo.threads = (int)v;
       break;
+    case 'G':
+      if (fc_scoring_parse(optarg, &o.scoring, &err) != FC_OK) {
+        rc = fc_cli_usage_error("lookup", "--scoring must be fantasia or gopredsim, not '%s'", optarg);
+        goto done;
+      }
+      break;
+    case 'O':
+      obo = optarg;
+      break;
+    case 'P':
+      propagate = 1;
+      break;
+    case 'n':
+      no_predictions = 1;
+      break;
     case 'v':
       fc_log_set_level(FC_LOG_DEBUG);
       break;
@@ -189,6 +220,11 @@ int fc_cmd_lookup(int argc, char **argv) {
     rc = fc_cli_usage_error("lookup", "--raw-format must be tsv, csv_tree or both");
     goto done;
   }
+  if ((o.scoring == FC_SCORING_GOPREDSIM || propagate) && !obo) {
+    rc = fc_cli_usage_error("lookup", "%s needs --ontology",
+                            propagate ? "--propagate" : "--scoring gopredsim");
+    goto done;
+  }
   fc_lookup_model lm[32];
   for (size_t i = 0; i < n_models; i++) {
     lm[i] = (fc_lookup_model){models[i], 0, n_layers ? layers : NULL, n_layers, NAN};
@@ -212,8 +248,17 @@ int fc_cmd_lookup(int argc, char **argv) {
     goto done;
   }
   fc_raw_table *t = fc_raw_table_new();
-  fc_status st = fc_lookup_run(&q, &o, t, &err);
+  fc_status st = fc_cli_ontology_load(obo, &go, &onto, &err);
+  if (st == FC_OK && o.scoring == FC_SCORING_GOPREDSIM) {
+    o.ontology = onto;
+    o.predictions = scored = fc_predictions_new();
+    if (!scored) st = fc_error_set(&err, FC_ENOMEM, "out of memory");
+  }
+  if (st == FC_OK) st = fc_lookup_run(&q, &o, t, &err);
   if (st == FC_OK) st = fc_outputs_write(t, &oo, &err);
+  if (st == FC_OK && !no_predictions)
+    st = fc_cli_write_predictions(t, scored, outdir, onto, propagate,
+                                  o.scoring == FC_SCORING_GOPREDSIM ? 2 : oo.precision, NULL, &err);
   if (st != FC_OK)
     rc = fc_cli_fail(&err);
   else {
@@ -223,6 +268,9 @@ int fc_cmd_lookup(int argc, char **argv) {
   fc_raw_table_free(t);
   fc_embset_free(&q);
 done:
+  fc_predictions_free(scored);
+  fc_ontology_free(onto);
+  fc_go_free(go);
   free(xbuf);
   free(ibuf);
   return rc;

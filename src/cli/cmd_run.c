@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "fantasia/config.h"
+#include "fantasia/go.h"
 #include "fantasia/pipeline.h"
 
 static void help(FILE *out) {
@@ -21,7 +22,11 @@ static void help(FILE *out) {
         "fantasia.c's flags: --reference STORE --distance_metric cosine|euclidean --raw_format "
         "tsv|csv_tree|both\n"
         "  --alignments true|false --exclude_self true|false --taxonomy_nodes nodes.dmp\n"
+        "  --ontology go.obo --scoring fantasia|gopredsim --ground_truth gt.tsv\n"
         "Any other --key value sets a top-level key; --a.b.c value sets a nested key.\n"
+        "Stage C also writes predictions/<model>_L<k>.tsv (target term score) and cafa/<model>_L<k>.txt\n"
+        "(CAFA submission format); with evaluation.ground_truth set, the run ends with a CAFA-evaluator\n"
+        "evaluation of those predictions (evaluation_all.tsv, evaluation_best_*.tsv).\n"
         "See docs/configuration.md for every key.\n\n"
         "examples:\n"
         "  fantasia-c run --config demo/config.yaml\n"
@@ -118,6 +123,14 @@ int fc_cmd_run(int argc, char **argv) {
     st = fc_error_set(&err, FC_EIO, "input %s: no such file", c->input);
   else if (!c->only_embedding && !fc_file_exists(c->reference))
     st = fc_error_set(&err, FC_EIO, "reference store %s: no such file", c->reference);
+  else if (!c->only_embedding && c->ontology && !fc_file_exists(c->ontology))
+    st = fc_error_set(&err, FC_EIO, "ontology %s: no such file", c->ontology);
+  else if (!c->only_embedding && c->eval_ground_truth && !fc_file_exists(c->eval_ground_truth))
+    st = fc_error_set(&err, FC_EIO, "evaluation ground truth %s: no such file", c->eval_ground_truth);
+  else if (!c->only_embedding && c->eval_ontology && !fc_file_exists(c->eval_ontology))
+    st = fc_error_set(&err, FC_EIO, "evaluation ontology %s: no such file", c->eval_ontology);
+  else if (!c->only_embedding && c->eval_ia && !fc_file_exists(c->eval_ia))
+    st = fc_error_set(&err, FC_EIO, "evaluation IA file %s: no such file", c->eval_ia);
   if (st != FC_OK) {
     fc_config_free(c);
     return fc_cli_fail(&err);
@@ -135,6 +148,10 @@ int fc_cmd_run(int argc, char **argv) {
   fc_summary_opts so;
   fc_summary_opts_init(&so);
   int have_so = 0;
+  fc_go *go = NULL;
+  fc_ontology *onto = NULL;
+  fc_predictions *scored = NULL;
+  int gopredsim = !strcasecmp(c->scoring, "gopredsim");
 
   /* stage A */
   if (c->only_lookup) {
@@ -191,6 +208,9 @@ int fc_cmd_run(int argc, char **argv) {
 
   /* stage B */
   if ((st = fc_embfile_read(h5, &q, &err)) != FC_OK) goto out;
+  if ((gopredsim || c->propagate_predictions) &&
+      (st = fc_cli_ontology_load(c->ontology, &go, &onto, &err)) != FC_OK)
+    goto out;
   fc_lookup_opts lo;
   fc_lookup_opts_init(&lo);
   lo.reference = c->reference;
@@ -219,6 +239,15 @@ int fc_cmd_run(int argc, char **argv) {
   lo.work_dir = c->experiment_path;
   lo.threads = c->threads;
   lo.limit_queries = c->only_lookup && c->limit_execution > 0 ? (size_t)c->limit_execution : 0;
+  if (gopredsim) {
+    lo.scoring = FC_SCORING_GOPREDSIM;
+    lo.ontology = onto;
+    if (!(scored = fc_predictions_new())) {
+      st = fc_error_set(&err, FC_ENOMEM, "out of memory");
+      goto out;
+    }
+    lo.predictions = scored;
+  }
   t = fc_raw_table_new();
   if (!t) {
     st = fc_error_set(&err, FC_ENOMEM, "out of memory");
@@ -242,8 +271,23 @@ int fc_cmd_run(int argc, char **argv) {
   oo.summary = &so;
   if ((st = fc_outputs_write(t, &oo, &err)) != FC_OK) goto out;
   fc_log_info("run: %zu raw rows; summary.csv and TopGO written", fc_raw_table_size(t));
+  /* prediction files (always when an evaluation follows: it reads them) */
+  if (c->write_predictions || c->eval_ground_truth) {
+    /* goPredSim publishes 2 decimals; FANTASIA mode keeps the configured precision */
+    st = fc_cli_write_predictions(t, scored, c->experiment_path, onto, c->propagate_predictions,
+                                  gopredsim ? 2 : c->precision, c->predictions_author, &err);
+    if (st != FC_OK) goto out;
+  }
+  if (c->eval_ground_truth) {
+    st = fc_cli_evaluate_predictions(c->eval_ontology ? c->eval_ontology : c->ontology, c->eval_ground_truth,
+                                     c->eval_ia, c->experiment_path, &err);
+    if (st != FC_OK) goto out;
+  }
 out:
   if (have_so) fc_summary_opts_free(&so);
+  fc_predictions_free(scored);
+  fc_ontology_free(onto);
+  fc_go_free(go);
   fc_raw_table_free(t);
   fc_embset_free(&q);
   free(lm);

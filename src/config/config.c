@@ -218,6 +218,9 @@ static const struct {
     {"alignments", "postprocess.alignments", K_BOOL},
     {"exclude_self", "lookup.exclude_self", K_BOOL},
     {"taxonomy_nodes", "lookup.taxonomy.nodes", K_STR},
+    {"ontology", "ontology", K_STR},
+    {"scoring", "lookup.scoring", K_STR},
+    {"ground_truth", "evaluation.ground_truth", K_STR},
 };
 
 static fc_status apply_overrides(ctx *C, const char *const *ov, int n) {
@@ -568,6 +571,7 @@ static const char *const KNOWN[] = {
     "store_workers",
     "batch_size",
     "reference",
+    "ontology",
     "redundancy",
     "redundancy.identity",
     "redundancy.coverage",
@@ -595,6 +599,7 @@ static const char *const KNOWN[] = {
     "lookup.distance_metric",
     "lookup.limit_per_entry",
     "lookup.precision",
+    "lookup.scoring",
     "lookup.exclude_self",
     "lookup.exclude_identity_above",
     "lookup.redundancy",
@@ -621,6 +626,14 @@ static const char *const KNOWN[] = {
     "postprocess.summary.weights.*",
     "postprocess.summary.weights.*.*",
     "postprocess.summary.weighted_prefix",
+    "predictions",
+    "predictions.write",
+    "predictions.propagate",
+    "predictions.author",
+    "evaluation",
+    "evaluation.ground_truth",
+    "evaluation.ontology",
+    "evaluation.ia",
 };
 /* Accepted (FANTASIA keys) without effect in fantasia.c. */
 static const char *const UNUSED[] = {
@@ -897,6 +910,8 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   if ((st = expand_in_place(C, &c->base_directory))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "reference", "reference"), &w, NULL, &c->reference))) return st;
   if ((st = expand_in_place(C, &c->reference))) return st;
+  if ((st = node_str_k(C, PICK(C, &w, "ontology", "ontology"), &w, NULL, &c->ontology))) return st;
+  if ((st = expand_in_place(C, &c->ontology))) return st;
   /* modes */
   if ((st = node_bool_k(C, PICK(C, &w, "only_lookup", "only_lookup"), &w, 0, &c->only_lookup))) return st;
   if ((st = node_bool_k(C, PICK(C, &w, "only_embedding", "only_embedding"), &w, 0, &c->only_embedding)))
@@ -1021,6 +1036,50 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
       !(c->exclude_identity_above >= 0 && c->exclude_identity_above <= 1))
     return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be in [0,1], got %g", C->fname, w,
                         c->exclude_identity_above);
+  if ((st = node_str_k(C, PICK(C, &w, "lookup.scoring", "lookup.scoring"), &w, "fantasia", &c->scoring)))
+    return st;
+  if (strcasecmp(c->scoring, "fantasia") && strcasecmp(c->scoring, "gopredsim"))
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s: '%s' is not fantasia or gopredsim", C->fname, w,
+                        c->scoring);
+  /* prediction files and the optional evaluation */
+  if ((st = node_bool_k(C, PICK(C, &w, "predictions.write", "predictions.write"), &w, 1,
+                        &c->write_predictions)))
+    return st;
+  if ((st = node_bool_k(C, PICK(C, &w, "predictions.propagate", "predictions.propagate"), &w, 0,
+                        &c->propagate_predictions)))
+    return st;
+  if ((st = node_str_k(C, PICK(C, &w, "predictions.author", "predictions.author"), &w, "fantasia.c",
+                       &c->predictions_author)))
+    return st;
+  if ((st = node_str_k(C, PICK(C, &w, "evaluation.ground_truth", "evaluation.ground_truth"), &w, NULL,
+                       &c->eval_ground_truth)))
+    return st;
+  if ((st = expand_in_place(C, &c->eval_ground_truth))) return st;
+  if ((st = node_str_k(C, PICK(C, &w, "evaluation.ontology", "evaluation.ontology"), &w, NULL,
+                       &c->eval_ontology)))
+    return st;
+  if ((st = expand_in_place(C, &c->eval_ontology))) return st;
+  if ((st = node_str_k(C, PICK(C, &w, "evaluation.ia", "evaluation.ia"), &w, NULL, &c->eval_ia))) return st;
+  if ((st = expand_in_place(C, &c->eval_ia))) return st;
+  {
+    const char *onto = c->eval_ontology ? c->eval_ontology : c->ontology;
+    if (!strcasecmp(c->scoring, "gopredsim") && !c->ontology)
+      return fc_error_set(
+          C->err, FC_EINVAL,
+          "config %s: lookup.scoring is gopredsim but no GO ontology is given: set `ontology` "
+          "(or --ontology) to an OBO file",
+          C->fname);
+    if (c->propagate_predictions && !c->ontology)
+      return fc_error_set(C->err, FC_EINVAL,
+                          "config %s: predictions.propagate is true but no GO ontology is given: set "
+                          "`ontology` (or --ontology) to an OBO file",
+                          C->fname);
+    if (c->eval_ground_truth && !onto)
+      return fc_error_set(C->err, FC_EINVAL,
+                          "config %s: evaluation.ground_truth is set but no ontology: set `ontology` or "
+                          "evaluation.ontology to an OBO file",
+                          C->fname);
+  }
   /* post-processing */
   if ((st = node_bool_k(C, PICK(C, &w, "postprocess.keep_sequences", "postprocess.keep_sequences"), &w, 1,
                         &c->keep_sequences)))
@@ -1082,6 +1141,12 @@ void fc_config_free(fc_run_config *c) {
   free(c->tax_include);
   free(c->taxonomy_nodes);
   free(c->raw_format);
+  free(c->ontology);
+  free(c->scoring);
+  free(c->predictions_author);
+  free(c->eval_ground_truth);
+  free(c->eval_ontology);
+  free(c->eval_ia);
   for (size_t i = 0; i < c->n_metrics; i++) {
     free(c->metrics[i].metric);
     for (size_t j = 0; j < c->metrics[i].n_funs; j++)

@@ -205,10 +205,22 @@ static uint32_t index_of(fc_strmap *m, const char *seq) {
   return (uint32_t)v;
 }
 
+/* namespace letter of a reference annotation. With an ontology (goPredSim scoring), the ontology decides,
+ * as goPredSim's get_ontology does: a term it does not know (or an obsolete one) has no namespace and is
+ * ignored; otherwise the store's category. */
+static char go_aspect(const lookup_state *s, const fc_ref_go *go) {
+  if (!s->o->ontology) return go->category;
+  int ns;
+  int32_t t;
+  fc_term_resolution r = fc_ontology_resolve(s->o->ontology, go->go_id, &ns, &t);
+  if (r == FC_TERM_UNKNOWN || r == FC_TERM_OBSOLETE) return 0;
+  return fc_go_aspect_of_namespace(fc_ontology_namespace(s->o->ontology, ns));
+}
+
 static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block *b, size_t q,
                            const char *model_name, int64_t type_id, const fc_refmatrix *mat,
                            const int32_t *idx, const double *dist, size_t cnt, double threshold,
-                           fc_error *err) {
+                           char only_aspect, fc_error *err) {
   const fc_lookup_opts *o = s->o;
   const char *qseq = b->sequences[q] ? b->sequences[q] : "";
   uint32_t acc = fc_raw_table_intern(t, b->accessions[q]);
@@ -231,6 +243,7 @@ static fc_status emit_rows(lookup_state *s, fc_raw_table *t, const fc_emb_block 
       if (!protein_passes(&s->tf, pr)) continue;
       for (size_t g = 0; g < pr->n_go; g++) {
         const fc_ref_go *go = &pr->go[g];
+        if (only_aspect && go_aspect(s, go) != only_aspect) continue;
         fc_raw_row row;
         memset(&row, 0, sizeof row);
         char cat[2] = {go->category ? go->category : 0, 0};
@@ -284,6 +297,249 @@ static size_t identity_filter(const char *qseq, const fc_refcatalog *cat, const 
     kept++;
   }
   return kept;
+}
+
+/* ---- goPredSim scoring ---- */
+/* proteins of a reference sequence that count as goPredSim lookup entries of an aspect: passing the
+ * taxonomy filter and carrying >= 1 term of the aspect */
+static size_t proteins_in_aspect(const lookup_state *s, const fc_ref_sequence *rs, char aspect) {
+  size_t n = 0;
+  for (size_t p = 0; p < rs->n_proteins; p++) {
+    const fc_ref_protein *pr = &rs->proteins[p];
+    if (!protein_passes(&s->tf, pr)) continue;
+    for (size_t g = 0; g < pr->n_go; g++)
+      if (go_aspect(s, &pr->go[g]) == aspect) {
+        n++;
+        break;
+      }
+  }
+  return n;
+}
+
+/* Hits of one query among its candidates (ascending distance): goPredSim's `num` modus over lookup
+ * proteins: the k-th nearest protein's distance is the cutoff and every protein at or below it is a hit.
+ * Returns the number of candidate rows that are hits, or (size_t)-1 when the candidates may not reach
+ * past the cutoff (more must be fetched). */
+static size_t gopredsim_cut(const lookup_state *s, const fc_refmatrix *mat, const int32_t *idx,
+                            const double *dist, size_t cnt, int exhausted, char aspect) {
+  size_t cum = 0, j = 0;
+  double cutoff = NAN;
+  for (; j < cnt; j++) {
+    const fc_ref_sequence *rs = fc_refcatalog_get(s->cat, mat->sequence_ids[idx[j]]);
+    cum += rs ? proteins_in_aspect(s, rs, aspect) : 0;
+    if (cum >= s->o->k) {
+      cutoff = dist[j];
+      break;
+    }
+  }
+  if (isnan(cutoff)) return exhausted ? cnt : (size_t)-1;
+  while (j < cnt && dist[j] <= cutoff)
+    j++;
+  if (j == cnt && !exhausted) return (size_t)-1; /* ties may continue past the fetched rows */
+  return j;
+}
+
+/* x rounded to 2 decimals as Python's round(x, 2) does (correctly rounded, ties to even on the exact
+ * binary value), which is what glibc's printf does */
+static double round2(double x) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.2f", x);
+  return strtod(buf, NULL);
+}
+
+typedef struct {
+  fc_strmap ids; /* primary term id -> slot */
+  char **keys;
+  double *sum;
+  size_t *stamp;
+  size_t n, cap;
+} term_acc;
+
+static fc_status acc_add(term_acc *a, const char *id, double ri, size_t stamp) {
+  int64_t at;
+  if (fc_strmap_get(&a->ids, id, strlen(id), &at)) {
+    if (a->stamp[at] != stamp) { /* once per protein */
+      a->sum[at] += ri;
+      a->stamp[at] = stamp;
+    }
+    return FC_OK;
+  }
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 32;
+    char **k = realloc(a->keys, cap * sizeof *k);
+    if (!k) return FC_ENOMEM;
+    a->keys = k;
+    double *sm = realloc(a->sum, cap * sizeof *sm);
+    if (!sm) return FC_ENOMEM;
+    a->sum = sm;
+    size_t *stp = realloc(a->stamp, cap * sizeof *stp);
+    if (!stp) return FC_ENOMEM;
+    a->stamp = stp;
+    a->cap = cap;
+  }
+  char *c = fc_strdup(id);
+  if (!c) return FC_ENOMEM;
+  if (fc_strmap_put(&a->ids, c, strlen(c), (int64_t)a->n, NULL) < 0) {
+    free(c);
+    return FC_ENOMEM;
+  }
+  a->keys[a->n] = c;
+  a->sum[a->n] = ri;
+  a->stamp[a->n] = stamp;
+  a->n++;
+  return FC_OK;
+}
+
+static void acc_free(term_acc *a) {
+  fc_strmap_free(&a->ids);
+  for (size_t i = 0; i < a->n; i++)
+    free(a->keys[i]);
+  free(a->keys);
+  free(a->sum);
+  free(a->stamp);
+}
+
+/* score the hits of one query for one aspect and add the leaf terms to the prediction set */
+static fc_status gopredsim_score(lookup_state *s, const fc_emb_block *b, size_t q, const char *model_name,
+                                 const fc_refmatrix *mat, const int32_t *idx, const double *dist, size_t nh,
+                                 char aspect, fc_go_ws *ws, fc_error *err) {
+  const fc_lookup_opts *o = s->o;
+  term_acc a;
+  memset(&a, 0, sizeof a);
+  if (fc_strmap_init(&a.ids, 64) != FC_OK) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  fc_status st = FC_OK;
+  size_t hits = 0;
+  for (size_t j = 0; j < nh && st == FC_OK; j++) {
+    const fc_ref_sequence *rs = fc_refcatalog_get(s->cat, mat->sequence_ids[idx[j]]);
+    if (!rs) continue;
+    double d = (o->metric == FC_METRIC_COSINE && dist[j] < 0) ? 0.0 : dist[j];
+    double ri = reliability(o->metric, d);
+    for (size_t p = 0; p < rs->n_proteins && st == FC_OK; p++) {
+      const fc_ref_protein *pr = &rs->proteins[p];
+      if (!protein_passes(&s->tf, pr)) continue;
+      int counted = 0;
+      for (size_t g = 0; g < pr->n_go && st == FC_OK; g++) {
+        const fc_ref_go *go = &pr->go[g];
+        if (go_aspect(s, go) != aspect) continue;
+        if (!counted) {
+          hits++;
+          counted = 1;
+        }
+        int ns;
+        int32_t t;
+        const char *id = go->go_id;
+        fc_term_resolution r = fc_ontology_resolve(o->ontology, id, &ns, &t);
+        if (r == FC_TERM_PRIMARY || r == FC_TERM_ALT || r == FC_TERM_REPLACED)
+          id = fc_ontology_term_id(o->ontology, ns, t);
+        if (acc_add(&a, id, ri, hits) != FC_OK) st = fc_error_set(err, FC_ENOMEM, "out of memory");
+      }
+    }
+  }
+  /* goPredSim: scores rounded to 2 decimals, zeros dropped, then only leaf terms kept (a term that is an
+   * ancestor of another kept term goes) */
+  size_t nns = fc_ontology_n_namespaces(o->ontology);
+  int32_t *terms = malloc((a.n ? a.n : 1) * sizeof *terms);
+  double *vals = malloc((a.n ? a.n : 1) * sizeof *vals);
+  if (st == FC_OK && (!terms || !vals)) st = fc_error_set(err, FC_ENOMEM, "out of memory");
+  for (size_t ns = 0; ns < nns && st == FC_OK; ns++) {
+    size_t m = 0;
+    for (size_t i = 0; i < a.n; i++) {
+      int tns;
+      int32_t t;
+      fc_term_resolution r = fc_ontology_resolve(o->ontology, a.keys[i], &tns, &t);
+      if (r == FC_TERM_UNKNOWN || r == FC_TERM_OBSOLETE || (size_t)tns != ns) continue;
+      double v = round2(a.sum[i] / (double)hits);
+      if (v <= 0) continue;
+      terms[m] = t;
+      vals[m++] = v;
+    }
+    if (!m) continue;
+    fc_term_vec lv = {0};
+    st = fc_ontology_leaves(o->ontology, (int)ns, terms, vals, m, ws, &lv, err);
+    for (size_t i = 0; i < lv.n && st == FC_OK; i++)
+      st = fc_predictions_add(o->predictions, model_name, b->layer, b->accessions[q],
+                              fc_ontology_term_id(o->ontology, (int)ns, lv.terms[i]), lv.values[i], err);
+    fc_term_vec_free(&lv);
+  }
+  free(terms);
+  free(vals);
+  acc_free(&a);
+  return st;
+}
+
+/* one aspect of goPredSim scoring for a block: its own search among the references annotated in it */
+static fc_status gopredsim_aspect(lookup_state *s, const fc_emb_block *b, size_t nq, const char *model_name,
+                                  int64_t type_id, const fc_refmatrix *mat, const uint8_t *excluded,
+                                  int32_t **qex, size_t *nqex, double threshold, char aspect, fc_raw_table *t,
+                                  fc_error *err) {
+  const fc_lookup_opts *o = s->o;
+  uint8_t *ex = malloc(mat->n ? mat->n : 1);
+  fc_go_ws *ws = fc_go_ws_new(o->ontology);
+  fc_knn_result res;
+  memset(&res, 0, sizeof res);
+  fc_status st = FC_OK;
+  if (!ex || !ws) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto done;
+  }
+  size_t avail = 0;
+  for (size_t r = 0; r < mat->n; r++) {
+    const fc_ref_sequence *rs = fc_refcatalog_get(s->cat, mat->sequence_ids[r]);
+    ex[r] = excluded[r] || !rs || !proteins_in_aspect(s, rs, aspect);
+    avail += !ex[r];
+  }
+  fc_log_info("lookup (goPredSim) %s layer %d, aspect %c: %zu reference sequences annotated", model_name,
+              b->layer, aspect, avail);
+  if (!avail || !nq) goto done;
+  size_t kk = o->k + 8 > mat->n ? mat->n : o->k + 8;
+  if (kk > FC_KNN_MAX_K) kk = FC_KNN_MAX_K;
+  fc_knn_params kp;
+  fc_knn_params_init(&kp);
+  kp.metric = o->metric;
+  kp.k = kk;
+  kp.threshold = threshold;
+  kp.ref_excluded = ex;
+  kp.query_excluded = (const int32_t *const *)qex;
+  kp.n_query_excluded = nqex;
+  kp.threads = o->threads;
+  if ((st = fc_knn_search(b->data, nq, mat->data, mat->n, mat->dim, mat->norms, &kp, &res, err)) != FC_OK)
+    goto done;
+  for (size_t q = 0; q < nq && st == FC_OK; q++) {
+    const int32_t *idx = res.idx + q * res.k;
+    const double *dist = res.dist + q * res.k;
+    size_t cnt = res.count[q], want = kk;
+    fc_knn_result more;
+    memset(&more, 0, sizeof more);
+    size_t nh = gopredsim_cut(s, mat, idx, dist, cnt, cnt < want || want >= mat->n, aspect);
+    while (nh == (size_t)-1 && st == FC_OK) { /* ties or multi-protein rows past the fetched ones */
+      want = want * 4 > mat->n ? mat->n : want * 4;
+      if (want > FC_KNN_MAX_K) want = FC_KNN_MAX_K;
+      fc_knn_params kq = kp;
+      kq.k = want;
+      kq.query_excluded = qex ? (const int32_t *const *)&qex[q] : NULL;
+      kq.n_query_excluded = nqex ? &nqex[q] : NULL;
+      fc_knn_result_free(&more);
+      st = fc_knn_search(b->data + q * b->dim, 1, mat->data, mat->n, mat->dim, mat->norms, &kq, &more, err);
+      if (st != FC_OK) break;
+      idx = more.idx;
+      dist = more.dist;
+      cnt = more.count[0];
+      int exhausted = cnt < want || want >= mat->n || want == FC_KNN_MAX_K;
+      if (want == FC_KNN_MAX_K && cnt == want)
+        fc_log_warn("lookup (goPredSim): %s: more than %d tied candidates; the hits are cut there",
+                    b->accessions[q], FC_KNN_MAX_K);
+      nh = gopredsim_cut(s, mat, idx, dist, cnt, exhausted, aspect);
+    }
+    if (st == FC_OK && nh)
+      st = emit_rows(s, t, b, q, model_name, type_id, mat, idx, dist, nh, threshold, aspect, err);
+    if (st == FC_OK && nh) st = gopredsim_score(s, b, q, model_name, mat, idx, dist, nh, aspect, ws, err);
+    fc_knn_result_free(&more);
+  }
+done:
+  fc_knn_result_free(&res);
+  fc_go_ws_free(ws);
+  free(ex);
+  return st;
 }
 
 static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_lookup_model *m, fc_raw_table *t,
@@ -364,6 +620,12 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
 
   size_t nq = b->n;
   if (o->limit_queries && nq > o->limit_queries) nq = o->limit_queries;
+  if (o->scoring == FC_SCORING_GOPREDSIM) {
+    for (int a = 0; a < 3 && st == FC_OK; a++)
+      st = gopredsim_aspect(s, b, nq, model_name, sp.type_id, &mat, excluded, qex, nqex, threshold, "PFC"[a],
+                            t, err);
+    goto out_mat;
+  }
   int id_filter = !isnan(o->max_identity);
   size_t kk = o->k;
   if (id_filter) kk = o->k * 2 + 8;
@@ -416,7 +678,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
       cnt = kept;
     }
     if (cnt > o->k) cnt = o->k;
-    if (st == FC_OK) st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, err);
+    if (st == FC_OK)
+      st = emit_rows(s, t, b, q, model_name, sp.type_id, &mat, idx, dist, cnt, threshold, 0, err);
     fc_knn_result_free(&more);
     fc_progress_update(pg, q + 1);
   }
@@ -437,9 +700,35 @@ out:
   return st;
 }
 
+fc_status fc_scoring_parse(const char *str, fc_scoring *out, fc_error *err) {
+  if (str && !strcasecmp(str, "fantasia")) {
+    *out = FC_SCORING_FANTASIA;
+    return FC_OK;
+  }
+  if (str && !strcasecmp(str, "gopredsim")) {
+    *out = FC_SCORING_GOPREDSIM;
+    return FC_OK;
+  }
+  return fc_error_set(err, FC_EINVAL, "scoring '%s' is not fantasia or gopredsim", str ? str : "(null)");
+}
+
+const char *fc_scoring_name(fc_scoring s) {
+  return s == FC_SCORING_GOPREDSIM ? "gopredsim" : "fantasia";
+}
+
 fc_status fc_lookup_run(const fc_embset *queries, const fc_lookup_opts *o, fc_raw_table *t, fc_error *err) {
   if (o->k < 1 || o->k > 10000)
     return fc_error_set(err, FC_EINVAL, "k (limit_per_entry) must be in 1..10000, got %zu", o->k);
+  if (o->scoring == FC_SCORING_GOPREDSIM) {
+    if (!o->ontology || !o->predictions)
+      return fc_error_set(err, FC_EINVAL,
+                          "goPredSim scoring needs the GO ontology (for the leaf reduction): set `ontology` "
+                          "in the config or pass --ontology");
+    if (!isnan(o->max_identity))
+      return fc_error_set(err, FC_EUNSUPPORTED,
+                          "goPredSim scoring does not combine with exclude_identity_above (FANTASIA's "
+                          "benchmark mode); use exclude_self or redundancy masking instead");
+  }
   lookup_state s;
   memset(&s, 0, sizeof s);
   s.o = o;
