@@ -77,13 +77,7 @@ int fc_cmd_embed(int argc, char **argv) {
       o.kmer_k = (int)v;
       break;
     case 'D':
-      if (!strcmp(optarg, "f32"))
-        o.dtype = FC_DTYPE_F32;
-      else if (!strcmp(optarg, "f16"))
-        o.dtype = FC_DTYPE_F16;
-      else if (!strcmp(optarg, "f64"))
-        o.dtype = FC_DTYPE_F64;
-      else
+      if (fc_dtype_parse(optarg, &o.dtype) != 0)
         return fc_cli_usage_error("embed", "--dtype must be f32, f16 or f64, not '%s'", optarg);
       break;
     case 'L':
