@@ -17,6 +17,8 @@
 
 struct fc_embfile_writer {
   char *path, *partial;
+  char *ckpt;            /* "<partial>.ckpt": a copy of the partial file as of the last checkpoint */
+  double ckpt_interval;  /* seconds between checkpoints: grows so the copies cost <= ~10 % of the run */
   hid_t file;
   hid_t f16;
   fc_dtype dtype;
@@ -150,15 +152,54 @@ fail:
   return -1;
 }
 
-/* Checkpoint: close the file (HDF5 writes all metadata and empties its cache) and reopen it. */
+/* Copies src to dst through "<dst>.tmp" + fsync + rename, so dst is always a whole file. */
+static int copy_whole(const char *src, const char *dst) {
+  char *tmp = fc_sprintf("%s.tmp", dst);
+  int in = open(src, O_RDONLY), out = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1, ok = 0;
+  if (in >= 0 && out >= 0) {
+    ok = 1;
+    for (;;) {
+      ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+      if (n == 0) break;
+      if (n < 0) { /* not supported here: plain read/write */
+        char buf[1 << 16];
+        ssize_t r;
+        while ((r = read(in, buf, sizeof buf)) > 0)
+          if (write(out, buf, (size_t)r) != r) {
+            ok = 0;
+            break;
+          }
+        if (r < 0) ok = 0;
+        break;
+      }
+    }
+    if (ok && fsync(out) != 0) ok = 0;
+  }
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  if (ok && rename(tmp, dst) != 0) ok = 0;
+  if (!ok && tmp) unlink(tmp);
+  free(tmp);
+  return ok ? 0 : -1;
+}
+
+/* Checkpoint: close the file (HDF5 writes all metadata and empties its cache), copy it to <partial>.ckpt,
+ * and reopen it. HDF5 is not crash-safe while it closes: a run killed inside H5Fclose can leave the
+ * partial file unreadable; the copy, made only after a complete close, is what a resume then falls back
+ * to. The interval grows with the copy time so copies stay a small share of the run. */
 static fc_status checkpoint(fc_embfile_writer *w, fc_error *err) {
   char h5msg[256];
-  w->last_flush = fc_now_seconds();
   if (H5Fclose(w->file) < 0) {
     w->file = -1;
     return fc_error_set(err, FC_EIO, "%s: flush failed (%s)", w->partial,
                         fc_h5_last_error(h5msg, sizeof h5msg));
   }
+  double t0 = fc_now_seconds();
+  if (copy_whole(w->partial, w->ckpt) != 0)
+    fc_log_warn("%s: cannot write the checkpoint copy %s: %s", w->partial, w->ckpt, strerror(errno));
+  double took = fc_now_seconds() - t0;
+  w->ckpt_interval = took * 10 > FLUSH_INTERVAL_S ? took * 10 : FLUSH_INTERVAL_S;
+  w->last_flush = fc_now_seconds();
   hid_t fapl = writer_fapl(0);
   w->file = fapl >= 0 ? H5Fopen(w->partial, H5F_ACC_RDWR, fapl) : -1;
   if (fapl >= 0) H5Pclose(fapl);
@@ -180,6 +221,7 @@ static void writer_free(fc_embfile_writer *w) {
   free(w->hbuf);
   free(w->path);
   free(w->partial);
+  free(w->ckpt);
   free(w);
 }
 
@@ -197,6 +239,8 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
   w->dtype = dtype;
   w->path = fc_strdup(path);
   w->partial = fc_embfile_partial_path(path);
+  w->ckpt = w->partial ? fc_sprintf("%s.ckpt", w->partial) : NULL;
+  w->ckpt_interval = FLUSH_INTERVAL_S;
   if (!w->path || !w->partial || fc_strmap_init(&w->stored, 1024) != FC_OK ||
       fc_strmap_init(&w->seqs, 1024) != FC_OK) {
     writer_free(w);
@@ -246,15 +290,33 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
     }
     /* scanned read-only: on a damaged file, a read-write open and close would cut the file to the size
      * HDF5 last recorded, destroying what a repair tool could still read */
-    hid_t ro = H5Fopen(w->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
     herr_t r = -1;
     scan_ctx sc = {w, 0};
-    if (ro >= 0) {
-      r = H5Lvisit(ro, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &sc);
-      if (r < 0 && !sc.oom) fc_h5_last_error(h5msg, sizeof h5msg);
-      H5Fclose(ro);
-    } else {
-      fc_h5_last_error(h5msg, sizeof h5msg);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      hid_t ro = H5Fopen(w->partial, H5F_ACC_RDONLY, H5P_DEFAULT);
+      r = -1;
+      if (ro >= 0) {
+        r = H5Lvisit(ro, H5_INDEX_NAME, H5_ITER_INC, scan_cb, &sc);
+        if (r < 0 && !sc.oom) fc_h5_last_error(h5msg, sizeof h5msg);
+        H5Fclose(ro);
+      } else {
+        fc_h5_last_error(h5msg, sizeof h5msg);
+      }
+      if (r >= 0 || sc.oom || attempt || !w->ckpt || !fc_file_exists(w->ckpt)) break;
+      /* killed inside a checkpoint: fall back to the copy of the last complete checkpoint */
+      fc_log_warn("%s: the unfinished %s is damaged (%s); resuming from its last checkpoint copy %s", path,
+                  w->partial, h5msg, w->ckpt);
+      for (size_t i = 0; i < w->n_keys; i++)
+        free(w->keys[i]);
+      w->n_keys = 0;
+      w->n_embeddings = 0;
+      fc_strmap_free(&w->stored);
+      fc_strmap_free(&w->seqs);
+      if (fc_strmap_init(&w->stored, 1024) != FC_OK || fc_strmap_init(&w->seqs, 1024) != FC_OK) {
+        sc.oom = 1;
+        break;
+      }
+      if (copy_whole(w->ckpt, w->partial) != 0) break; /* the copy stays for a later fallback */
     }
     if (sc.oom) {
       st = fc_error_set(err, FC_ENOMEM, "%s: out of memory", w->partial);
@@ -306,6 +368,7 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
       fc_log_info("%s: resuming %s with %zu embeddings already stored", path, w->partial, w->n_embeddings);
   }
   if (!have_partial) {
+    unlink(w->ckpt); /* a checkpoint copy of some earlier, unrelated run must never be resumed */
     /* HDF5 1.8 file format (readable by any HDF5 >= 1.8, i.e. every h5py since 2008): compact groups
      * keep their links in the object header instead of a B-tree + heap per group, which makes files
      * ~25 % smaller (5,000 x 1,024 f64: 62 -> 48 MB) and reading ~30 % faster. Files reopened for
@@ -327,6 +390,9 @@ fc_status fc_embfile_writer_open(const char *path, fc_dtype dtype, int append, f
       free(fresh);
       goto fail;
     }
+    /* the first checkpoint copy: from now on a complete copy always stands beside the partial file */
+    if (copy_whole(fresh, w->ckpt) != 0)
+      fc_log_warn("%s: cannot write the checkpoint copy %s: %s", w->partial, w->ckpt, strerror(errno));
     if (rename(fresh, w->partial) != 0) {
       st = fc_error_set(err, FC_EIO, "%s: cannot rename %s into place: %s", w->partial, fresh,
                         strerror(errno));
@@ -578,7 +644,7 @@ fc_status fc_embfile_writer_put(fc_embfile_writer *w, const char *accession, con
   fc_h5quiet q;
   fc_h5quiet_begin(&q);
   fc_status st = do_put(w, accession, sequence, model, layer, pooling, vec, dim, err);
-  if (st == FC_OK && fc_now_seconds() - w->last_flush >= FLUSH_INTERVAL_S) st = checkpoint(w, err);
+  if (st == FC_OK && fc_now_seconds() - w->last_flush >= w->ckpt_interval) st = checkpoint(w, err);
   fc_h5quiet_end(&q);
   return st;
 }
@@ -620,6 +686,7 @@ fc_status fc_embfile_writer_close(fc_embfile_writer *w, int commit, fc_error *er
     if (st == FC_OK && rename(w->partial, w->path) != 0)
       st = fc_error_set(err, FC_EIO, "%s: cannot rename %s into place: %s; kept for a later resume", w->path,
                         w->partial, strerror(errno));
+    if (st == FC_OK) unlink(w->ckpt);
   }
   writer_free(w);
   return st;
