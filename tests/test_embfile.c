@@ -571,13 +571,25 @@ static void test_writer_resume_and_append(void **state) {
   assert_int_equal(fc_embfile_writer_close(w, 0, &e), FC_OK);
   assert_int_equal(fc_embfile_writer_open(p, FC_DTYPE_F32, 1, &w, &e), FC_EINVAL);
   assert_non_null(strstr(e.msg, part));
-  /* a damaged partial is reported, not silently replaced */
+  /* a damaged partial with a checkpoint copy beside it (a run killed inside HDF5's close): the resume
+   * falls back to the copy, which holds the 2 embeddings of the last checkpoint */
+  char *ckpt = fc_sprintf("%s.ckpt", part);
+  assert_true(fc_file_exists(ckpt));
   FILE *f = fopen(part, "wb");
+  fputs("garbage", f);
+  fclose(f);
+  assert_int_equal(fc_embfile_writer_open(p, FC_DTYPE_F32, 0, &w, &e), FC_OK);
+  assert_int_equal(fc_embfile_writer_count(w), 2);
+  assert_int_equal(fc_embfile_writer_close(w, 0, &e), FC_OK);
+  /* a damaged partial without a copy is reported, not silently replaced */
+  unlink(ckpt);
+  f = fopen(part, "wb");
   fputs("garbage", f);
   fclose(f);
   assert_int_equal(fc_embfile_writer_open(p, FC_DTYPE_F32, 0, &w, &e), FC_EFORMAT);
   assert_non_null(strstr(e.msg, "delete it"));
   unlink(part);
+  free(ckpt);
   /* append to a file that is not HDF5: refused, file left in place */
   char *txt = tmpfile_path("text.h5");
   f = fopen(txt, "wb");

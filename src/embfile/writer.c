@@ -676,6 +676,8 @@ fc_status fc_embfile_writer_close(fc_embfile_writer *w, int commit, fc_error *er
                         fc_h5_last_error(h5msg, sizeof h5msg));
   }
   fc_h5quiet_end(&q);
+  if (st == FC_OK && !commit && copy_whole(w->partial, w->ckpt) != 0) /* kept for a resume: refresh its copy */
+    fc_log_warn("%s: cannot write the checkpoint copy %s: %s", w->partial, w->ckpt, strerror(errno));
   if (st == FC_OK && commit) {
     /* fsync + rename; on failure the partial file stays for a later resume (never deleted here) */
     int fd = open(w->partial, O_RDONLY);
