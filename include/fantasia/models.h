@@ -81,6 +81,16 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
 fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int *layer_idx, size_t n_idx,
                         float *out, fc_error *err);
 
+/* FANTASIA's five models: the config key, the numeric type id of its reference dumps (spec §2.4:
+ * type_1 .. type_5 in embeddings.h5) and the Hugging Face / SDK id. One table for the whole program. */
+typedef struct {
+  const char *name;
+  int64_t type_id;
+  const char *hf_id;
+} fc_fantasia_model;
+/* By name (case-insensitive) or by the numeric id written as text ("3"); NULL when none matches. */
+const fc_fantasia_model *fc_fantasia_model_find(const char *name_or_id);
+
 #ifdef __cplusplus
 }
 #endif

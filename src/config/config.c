@@ -1,6 +1,7 @@
 /* FANTASIA configuration semantics: CLI overrides, merge algorithm (spec §2.3), typed run config,
  * key classification, experiment folder. docs/configuration.md documents every key. */
 #include "fantasia/config.h"
+#include "fantasia/models.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -710,13 +711,9 @@ static fc_status classify(ctx *C, const fc_ynode *map, const char **segs, size_t
 /* ---------------- typed extraction ---------------- */
 
 int64_t fc_config_model_type_id(const char *name) {
-  static const struct {
-    const char *n;
-    int64_t id;
-  } T[] = {{"ESM", 1}, {"Prost-T5", 2}, {"Prot-T5", 3}, {"Ankh3-Large", 4}, {"ESM3c", 5}, {"kmer", 0}};
-  for (size_t i = 0; name && i < sizeof T / sizeof *T; i++)
-    if (!strcasecmp(T[i].n, name)) return T[i].id;
-  return -1;
+  if (name && !strcasecmp(name, "kmer")) return 0;
+  const fc_fantasia_model *fm = fc_fantasia_model_find(name);
+  return fm && !strcasecmp(name, fm->name) ? fm->type_id : -1; /* by name only, as config keys are names */
 }
 
 static fc_status load_models(ctx *C, fc_run_config *c) {

@@ -8,32 +8,9 @@
 #include <time.h>
 
 #include "fantasia/go.h"
+#include "fantasia/models.h"
 #include "fantasia/pipeline.h"
 #include "fantasia/seqio.h"
-
-/* FANTASIA's model names and their numeric ids in the PIS reference dumps (spec §2.4). */
-static const struct {
-  const char *name;
-  int64_t id;
-  const char *hf;
-} known_models[] = {{"ESM", 1, "facebook/esm2_t33_650M_UR50D"},
-                    {"Prost-T5", 2, "Rostlab/ProstT5"},
-                    {"Prot-T5", 3, "Rostlab/prot_t5_xl_uniref50"},
-                    {"Ankh3-Large", 4, "ElnaggarLab/ankh3-large"},
-                    {"ESM3c", 5, "esmc_600m"}};
-
-int64_t fc_known_model_id(const char *name, const char **canonical, const char **hf) {
-  char *end;
-  long long num = strtoll(name, &end, 10);
-  for (size_t i = 0; i < sizeof known_models / sizeof known_models[0]; i++) {
-    if (!strcasecmp(name, known_models[i].name) || (*name && !*end && num == known_models[i].id)) {
-      if (canonical) *canonical = known_models[i].name;
-      if (hf) *hf = known_models[i].hf;
-      return known_models[i].id;
-    }
-  }
-  return 0;
-}
 
 /* UniProt header "sp|P12345|NAME_HUMAN desc OS=Homo sapiens OX=9606 GN=TP53 PE=1 SV=1" */
 typedef struct {
@@ -277,9 +254,9 @@ fc_status fc_reference_build(const fc_build_opts *o, fc_build_report *rep, fc_er
   }
   for (size_t b = 0; b < emb.n_blocks; b++) {
     const fc_emb_block *blk = &emb.blocks[b];
-    const char *canon = NULL, *hf = NULL;
-    int64_t known = fc_known_model_id(blk->model, &canon, &hf);
-    const char *name = canon ? canon : blk->model;
+    const fc_fantasia_model *fm = fc_fantasia_model_find(blk->model);
+    const char *name = fm ? fm->name : blk->model, *hf = fm ? fm->hf_id : NULL;
+    int64_t known = fm ? fm->type_id : 0;
     int64_t type_id = 0;
     /* one type per model: a file with several layers of one model has several blocks of that model */
     for (size_t b2 = 0; b2 < b && !type_id; b2++)

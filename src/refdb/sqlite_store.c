@@ -1,4 +1,5 @@
 /* The embedded reference store: one SQLite file (format in docs/reference-format.md). */
+#include "fantasia/models.h"
 #include "fantasia/refdb.h"
 #include "refdb/refdb_internal.h"
 
@@ -395,17 +396,6 @@ uint64_t fc_refdb_duplicate_annotations(const fc_refdb *db) {
   return db ? db->dup_annotations : 0;
 }
 
-static const struct {
-  const char *name;
-  int64_t id;
-  const char *model;
-} known_types[] = {
-    {"ESM", 1, "facebook/esm2_t33_650M_UR50D"},
-    {"Prost-T5", 2, "Rostlab/ProstT5"},
-    {"Prot-T5", 3, "Rostlab/prot_t5_xl_uniref50"},
-    {"Ankh3-Large", 4, "ElnaggarLab/ankh3-large"},
-    {"ESM3c", 5, "esmc_600m"},
-};
 
 fc_status fc_refdb_add_embedding_type(fc_refdb *db, const char *name, int64_t id, const char *model_name,
                                       int64_t *id_out, fc_error *err) {
@@ -413,14 +403,13 @@ fc_status fc_refdb_add_embedding_type(fc_refdb *db, const char *name, int64_t id
   if (st) return st;
   if (!name || !*name) return fc_error_set(err, FC_EINVAL, "%s: empty embedding type name", db->path);
   if (id < 0) return fc_error_set(err, FC_EINVAL, "%s: negative embedding type id", db->path);
-  for (size_t i = 0; i < sizeof known_types / sizeof known_types[0]; i++) {
-    if (strcasecmp(name, known_types[i].name) != 0) continue;
-    if (!model_name) model_name = known_types[i].model;
+  const fc_fantasia_model *fm = fc_fantasia_model_find(name);
+  if (fm && !strcasecmp(name, fm->name)) { /* by name only: a type named "3" is not Prot-T5 */
+    if (!model_name) model_name = fm->hf_id;
     if (id == 0) {
       char q[96];
-      snprintf(q, sizeof q, "SELECT COUNT(*) FROM sequence_embedding_type WHERE id=%lld",
-               (long long)known_types[i].id);
-      if (query_int(db, q, 1) == 0) id = known_types[i].id;
+      snprintf(q, sizeof q, "SELECT COUNT(*) FROM sequence_embedding_type WHERE id=%lld", (long long)fm->type_id);
+      if (query_int(db, q, 1) == 0) id = fm->type_id;
     }
   }
   if (id == 0) {
