@@ -221,6 +221,14 @@ static void test_filters(void **state) {
   assert_null(strstr(d, "HUMAN"));
   assert_non_null(strstr(d, "Q1|Prot-T5|3|0|P1_MOUSE|GO:0000003|0.000000\nQ1|Prot-T5|3|0|P2_MOUSE|"));
   free(d);
+  /* the same taxon in both lists: exclude AND include, so exclude wins (FANTASIA's code, spec §5.8) */
+  o.tax_exclude = mouse;
+  o.n_tax_exclude = 1;
+  d = run(&o, FC_OK); /* nothing passes: no rows, no error */
+  assert_string_equal(d, "");
+  free(d);
+  o.tax_exclude = NULL;
+  o.n_tax_exclude = 0;
   /* threshold (inclusive, before K): only the two exact matches of Q1 at distance 0 */
   o.tax_include = NULL;
   o.n_tax_include = 0;

@@ -239,29 +239,6 @@ static void test_build_and_read(void **state) {
   assert_null(fc_refcatalog_get(cat, 999999));
   assert_null(fc_refcatalog_get(cat, -5));
   assert_int_equal(fc_refcatalog_at(cat, 0)->id, sid[0]);
-  /* row masks over the layer-2 matrix (rows: the sequences of ids[0..2]) and the full one */
-  fc_refmatrix full;
-  assert_int_equal(fc_refdb_load_matrix(db, 3, 0, &full, &err), FC_OK);
-  uint8_t *mask = malloc(full.n);
-  size_t kept;
-  const char *human[] = {"9606"}, *hm[] = {"9606", "10090"};
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, NULL, 0, 0, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 3); /* sequences with a protein row: sid[0..2] */
-  assert_int_equal(mask[0], 1);
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, NULL, 0, 1, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 1); /* only sid[0] has usable GO annotations */
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, human, 1, NULL, 0, 1, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 1); /* P2_MOUSE still passes */
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, hm, 2, NULL, 0, 1, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 0);
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, NULL, 0, human, 1, 0, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 1); /* P4 has no taxonomy id: never included */
-  assert_int_equal(fc_refcatalog_row_mask(cat, &full, human, 1, human, 1, 0, mask, &kept, &err), FC_OK);
-  assert_int_equal(kept, 0); /* exclude AND include: exclude wins (spec §5.8) */
-  assert_int_equal(fc_ref_protein_passes_taxonomy(&s0->proteins[0], hm, 2, NULL, 0), 0);
-  assert_int_equal(fc_ref_protein_passes_taxonomy(&s0->proteins[1], human, 1, NULL, 0), 1);
-  free(mask);
-  fc_refmatrix_free(&full);
   assert_null(fc_refcatalog_at(cat, n));
   fc_refcatalog_free(cat);
 

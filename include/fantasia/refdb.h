@@ -147,19 +147,8 @@ const fc_ref_sequence *fc_refcatalog_get(const fc_refcatalog *cat, int64_t seque
 size_t fc_refcatalog_count(const fc_refcatalog *cat);                        /* sequences */
 const fc_ref_sequence *fc_refcatalog_at(const fc_refcatalog *cat, size_t i); /* ordered by id */
 
-/* FANTASIA's taxonomy rule for one protein (spec §5.8): taxonomy_id (a string, compared exactly; NULL
- * matches nothing) must not be in exclude (when n_exclude > 0) AND must be in include (when
- * n_include > 0). Returns 1 if the protein passes. */
-int fc_ref_protein_passes_taxonomy(const fc_ref_protein *p, const char *const *exclude, size_t n_exclude,
-                                   const char *const *include, size_t n_include);
-/* Row mask over a loaded matrix (mask has m->n bytes): mask[i] = 1 when row i is searchable as in
- * FANTASIA (§5.3): its sequence has at least one protein passing the taxonomy filters. With
- * require_annotations != 0 (the fix of §11.16: hits that can yield nothing must not use top-k slots)
- * at least one passing protein must also have a GO annotation. Rows whose sequence id is not in the
- * catalogue are masked out. *n_pass (may be NULL) gets the number of rows kept. */
-fc_status fc_refcatalog_row_mask(const fc_refcatalog *cat, const fc_refmatrix *m, const char *const *exclude,
-                                 size_t n_exclude, const char *const *include, size_t n_include,
-                                 int require_annotations, uint8_t *mask, size_t *n_pass, fc_error *err);
+/* Taxonomy filters and row masks are applied by the lookup (src/pipeline/lookup.c), which also
+ * handles comma-joined taxonomy ids and descendant expansion. */
 
 /* ---- summary ---- */
 typedef struct {

@@ -306,36 +306,3 @@ const fc_ref_sequence *fc_refcatalog_at(const fc_refcatalog *c, size_t i) {
   return c && i < c->n_seqs ? &c->seqs[i] : NULL;
 }
 
-static int in_list(const char *s, const char *const *list, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (list[i] && strcmp(s, list[i]) == 0) return 1;
-  return 0;
-}
-
-int fc_ref_protein_passes_taxonomy(const fc_ref_protein *p, const char *const *exclude, size_t n_exclude,
-                                   const char *const *include, size_t n_include) {
-  const char *tx = p->taxonomy_id;
-  if (n_exclude && tx && in_list(tx, exclude, n_exclude)) return 0;
-  if (n_include && (!tx || !in_list(tx, include, n_include))) return 0;
-  return 1;
-}
-
-fc_status fc_refcatalog_row_mask(const fc_refcatalog *cat, const fc_refmatrix *m, const char *const *exclude,
-                                 size_t n_exclude, const char *const *include, size_t n_include,
-                                 int require_annotations, uint8_t *mask, size_t *n_pass, fc_error *err) {
-  if (!cat || !m || (!mask && m->n)) return fc_error_set(err, FC_EINVAL, "row mask: NULL argument");
-  size_t kept = 0;
-  for (size_t i = 0; i < m->n; i++) {
-    const fc_ref_sequence *q = fc_refcatalog_get(cat, m->sequence_ids[i]);
-    int ok = 0;
-    for (size_t k = 0; q && k < q->n_proteins && !ok; k++) {
-      const fc_ref_protein *p = &q->proteins[k];
-      ok = fc_ref_protein_passes_taxonomy(p, exclude, n_exclude, include, n_include) &&
-           (!require_annotations || p->n_go > 0);
-    }
-    mask[i] = (uint8_t)ok;
-    kept += (size_t)ok;
-  }
-  if (n_pass) *n_pass = kept;
-  return FC_OK;
-}
