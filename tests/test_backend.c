@@ -172,10 +172,50 @@ static void test_attention(void **state) {
   assert_true(o[0] == 7);
 }
 
+static void test_attention_bias(void **state) {
+  (void)state;
+  static const size_t HD[] = {1, 4, 8, 16};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t t = 0; t < NSZ - 1; t++)
+      for (size_t heads = 1; heads <= 4; heads += 3) {
+        size_t hd = HD[a], T = SZ[t] + (a & 1), ld = 3 * heads * hd;
+        float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
+              *bias = rnd(heads * T * T, 3), *work = malloc(T * T * sizeof(float));
+        const float *b = (a & 2) ? NULL : bias;
+        fc_attention_bias(qkv, qkv + heads * hd, qkv + 2 * heads * hd, b, T, heads, hd, ld, o1, work);
+        fc_attention_bias_ref(qkv, qkv + heads * hd, qkv + 2 * heads * hd, b, T, heads, hd, ld, o2);
+        assert_true(relerr(o1, o2, T * heads * hd) < 1e-5);
+        free(qkv), free(o1), free(o2), free(bias), free(work);
+      }
+  /* a huge bias on key 1 selects its value */
+  float q[] = {1, 1}, k[] = {0, 0}, v[] = {3, 9}, bias[] = {0, 100, 0, 100}, o[2], w[4];
+  fc_attention_bias(q, k, v, bias, 2, 1, 1, 1, o, w);
+  assert_true(fabsf(o[0] - 9) < 1e-5f && fabsf(o[1] - 9) < 1e-5f);
+}
+
+static void test_rmsnorm(void **state) {
+  (void)state;
+  for (size_t t = 0; t < NSZ; t++) {
+    size_t dim = SZ[t], rows = 3;
+    float *x = rnd(rows * dim, 4), *w = rnd(dim, 1), *y1 = rnd(rows * dim, 1), *y2 = rnd(rows * dim, 1);
+    fc_rmsnorm(x, rows, dim, t & 1 ? NULL : w, 1e-6f, y1);
+    fc_rmsnorm_ref(x, rows, dim, t & 1 ? NULL : w, 1e-6f, y2);
+    assert_true(relerr(y1, y2, rows * dim) < 1e-6);
+    fc_rmsnorm(x, rows, dim, w, 1e-6f, x); /* in place */
+    fc_rmsnorm_ref(y2, 0, dim, w, 1e-6f, y2);
+    free(x), free(w), free(y1), free(y2);
+  }
+  float u[] = {3, 4}; /* mean square 12.5 */
+  fc_rmsnorm(u, 1, 2, NULL, 0.0f, u);
+  assert_true(fabsf(u[0] - 3 / sqrtf(12.5f)) < 1e-6f && fabsf(u[1] - 4 / sqrtf(12.5f)) < 1e-6f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_linear),  cmocka_unit_test(test_layernorm), cmocka_unit_test(test_gelu),
-      cmocka_unit_test(test_softmax), cmocka_unit_test(test_rotary),    cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_linear),         cmocka_unit_test(test_layernorm),
+      cmocka_unit_test(test_gelu),           cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_rotary),         cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_attention_bias), cmocka_unit_test(test_rmsnorm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,19 @@ void fc_attention(const float *q, const float *k, const float *v, size_t T, size
 void fc_attention_ref(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
                       size_t ld, float *out);
 
+/* Attention with an additive score bias (T5): as fc_attention but S_h = q_h·k_hᵀ + bias[h] before the
+ * softmax, bias laid out [heads, T, T] (row = query, column = key; NULL: no bias). No scaling is applied:
+ * pass q pre-scaled if the model needs it. `work` holds at least T·T floats (fc_attention_bias only). */
+void fc_attention_bias(const float *q, const float *k, const float *v, const float *bias, size_t T,
+                       size_t heads, size_t hd, size_t ld, float *out, float *work);
+void fc_attention_bias_ref(const float *q, const float *k, const float *v, const float *bias, size_t T,
+                           size_t heads, size_t hd, size_t ld, float *out);
+
+/* T5 RMSNorm over the last dim of x[rows, dim]: out = w ⊙ x / sqrt(mean(x²) + eps) (no mean, no bias;
+ * statistics in double). w may be NULL (1). out may equal x (in place). */
+void fc_rmsnorm(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out);
+void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -91,6 +91,58 @@ typedef struct {
 /* By name (case-insensitive) or by the numeric id written as text ("3"); NULL when none matches. */
 const fc_fantasia_model *fc_fantasia_model_find(const char *name_or_id);
 
+/* ---- t5: T5 encoder family (ProtT5, ProstT5, Ankh, Ankh3; HF T5EncoderModel semantics), CPU float32 ----
+ * A model directory in Hugging Face layout: config.json (d_model, d_kv, num_heads, d_ff, num_layers,
+ * relative_attention_num_buckets, relative_attention_max_distance, layer_norm_epsilon, feed_forward_proj),
+ * a tokenizer (vocab.txt, spiece.model or tokenizer.json; FC_TOK_AUTO order) and weights (any format of
+ * weights.h; names with or without "model."; decoder and lm_head skipped). Forward pass exactly as HF
+ * (models.md section 2): embedding without scaling, pre-norm blocks with RMSNorm, attention WITHOUT
+ * 1/sqrt(d_kv) and with the relative position bias of block 0 shared by every block, FFN relu / gated
+ * (gated-gelu uses gelu_new, the tanh approximation), final_layer_norm on the last hidden state only.
+ * hidden_states has num_layers + 1 entries: [0] embedding output, [k] raw output of block k (1 <= k < L),
+ * [L] final_layer_norm(output of block L). One sequence per call (no padding). */
+#define FC_T5_POOLING_ALL "t5-mean-all-tokens"    /* FANTASIA: mean over every token (prefix and </s> too) */
+#define FC_T5_POOLING_RESIDUES "t5-mean-residues" /* mean over residue tokens only */
+
+typedef enum { FC_T5_ACT_RELU = 0, FC_T5_ACT_GELU, FC_T5_ACT_GELU_NEW, FC_T5_ACT_SILU } fc_t5_act;
+typedef enum { FC_T5_POOL_ALL = 0, FC_T5_POOL_RESIDUES } fc_t5_pooling;
+
+typedef struct {
+  int vocab_size, d_model, d_kv, num_heads, d_ff, num_layers;
+  int num_buckets, max_distance; /* relative_attention_num_buckets / _max_distance (defaults 32 / 128) */
+  float eps;                     /* layer_norm_epsilon (default 1e-6) */
+  int gated;                     /* 1: "gated-X" feed_forward_proj (wi_0, wi_1) */
+  fc_t5_act act;                 /* relu, gelu (erf), gelu_new ("gated-gelu"), silu */
+  int pad_token_id, eos_token_id;
+} fc_t5_config;
+
+typedef struct fc_t5 fc_t5;
+
+/* HF T5Attention._relative_position_bucket for the bidirectional encoder, r = key − query position,
+ * evaluated in float32 like torch. */
+int fc_t5_relative_bucket(int r, int num_buckets, int max_distance);
+
+/* Opens a model directory (weights: a checkpoint file or directory instead of dir, NULL: dir). Every
+ * tensor is converted to float32 and copied. Errors name the file and the cause. */
+fc_status fc_t5_open(const char *dir, const char *weights, fc_t5 **out, fc_error *err);
+void fc_t5_close(fc_t5 *m);                                 /* NULL is fine */
+const fc_t5_config *fc_t5_get_config(const fc_t5 *m);       /* borrowed */
+const struct fc_tokenizer *fc_t5_tokenizer(const fc_t5 *m); /* borrowed */
+/* Token ids of a protein sequence: the text of fc_tokenizer_protein_text(style, ...) encoded with special
+ * tokens (</s> appended). *ids malloc'ed. */
+fc_status fc_t5_tokenize(const fc_t5 *m, int style, const char *seq, size_t len, int32_t **ids, size_t *n,
+                         fc_error *err);
+/* Forward pass over T token ids; states[(L+1) * T * d_model] receives every hidden state (state s,
+ * position t at states[(s*T + t)*d]). Thread-safe (scratch per call). */
+fc_status fc_t5_forward(const fc_t5 *m, const int32_t *ids, size_t T, float *states, fc_error *err);
+/* Embeds one protein sequence (style: fc_protein_style of tokenize.h): for each FANTASIA layer index
+ * layer_idx[j] (0 = last .. L = embedding output) the pooled state goes to out[j*d .. j*d + d − 1].
+ * FC_T5_POOL_ALL: mean over all T tokens (FANTASIA's T5 path: prefix and </s> included);
+ * FC_T5_POOL_RESIDUES: mean over positions p .. T−2 where p = 1 for the styles with a prefix token
+ * (ProstT5, Ankh3) and 0 otherwise (no residue: zero vector). FC_EINVAL for an index outside 0..L. */
+fc_status fc_t5_embed(const fc_t5 *m, int style, const char *seq, size_t len, const int *layer_idx,
+                      size_t n_idx, fc_t5_pooling pooling, float *out, fc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,7 +22,7 @@ extern "C" {
 
 /* ---------- stage A ---------- */
 typedef struct {
-  const char *model;      /* "kmer" (built-in), or an ESM-2 model directory (HF layout, has config.json) */
+  const char *model;      /* "kmer" (built-in), or an ESM-2 or T5 model directory (HF layout) */
   int kmer_k;             /* default FC_KMER_DEFAULT_K */
   size_t max_len;         /* 0 = no truncation */
   size_t limit;           /* 0 = all records */
@@ -34,6 +34,10 @@ typedef struct {
   const int *layers;
   size_t n_layers;
   const char *model_name;
+  /* T5 encoders (config.json model_type "t5"; type_<name> default "T5"): 0 = FANTASIA pooling (mean over
+   * every token, prefix and </s> included, "t5-mean-all-tokens"); 1 = residues only ("t5-mean-residues").
+   * Ignored by ESM-2 (always residues) and kmer. */
+  int residue_pooling;
 } fc_embed_opts;
 /* Embeds every valid record of fasta into out_h5 (resumable: vectors already present are kept).
  * *n_done / *n_failed report counts (may be NULL). */

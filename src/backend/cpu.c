@@ -99,3 +99,34 @@ void fc_attention(const float *q, const float *k, const float *v, size_t T, size
                 v + h * hd, (int)ld, 0.0f, out + h * hd, (int)H);
   }
 }
+
+void fc_attention_bias(const float *q, const float *k, const float *v, const float *bias, size_t T,
+                       size_t heads, size_t hd, size_t ld, float *out, float *work) {
+  size_t H = heads * hd;
+  if (!T) return;
+  for (size_t h = 0; h < heads; h++) {
+    if (bias) memcpy(work, bias + h * T * T, T * T * sizeof *work);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, 1.0f, q + h * hd, (int)ld,
+                k + h * hd, (int)ld, bias ? 1.0f : 0.0f, work, (int)T);
+    fc_softmax_rows(work, T, T);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, work, (int)T,
+                v + h * hd, (int)ld, 0.0f, out + h * hd, (int)H);
+  }
+}
+
+void fc_rmsnorm(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *a = x + r * dim;
+    float *o = out + r * dim;
+    double s = 0.0;
+    for (size_t j = 0; j < dim; j++)
+      s += (double)a[j] * a[j];
+    float inv = (float)(1.0 / sqrt(s / (double)dim + (double)eps));
+    if (w)
+      for (size_t j = 0; j < dim; j++)
+        o[j] = w[j] * (a[j] * inv);
+    else
+      for (size_t j = 0; j < dim; j++)
+        o[j] = a[j] * inv;
+  }
+}

@@ -92,3 +92,40 @@ void fc_attention_ref(const float *q, const float *k, const float *v, size_t T, 
     }
   free(p);
 }
+
+void fc_attention_bias_ref(const float *q, const float *k, const float *v, const float *bias, size_t T,
+                           size_t heads, size_t hd, size_t ld, float *out) {
+  double *p = malloc((T ? T : 1) * sizeof *p);
+  if (!p) return;
+  for (size_t h = 0; h < heads; h++)
+    for (size_t i = 0; i < T; i++) {
+      double mx = -INFINITY, s = 0;
+      for (size_t j = 0; j < T; j++) {
+        double d = bias ? (double)bias[(h * T + i) * T + j] : 0.0;
+        for (size_t t = 0; t < hd; t++)
+          d += (double)q[i * ld + h * hd + t] * k[j * ld + h * hd + t];
+        p[j] = d;
+        if (d > mx) mx = d;
+      }
+      for (size_t j = 0; j < T; j++)
+        s += (p[j] = exp(p[j] - mx));
+      for (size_t t = 0; t < hd; t++) {
+        double o = 0;
+        for (size_t j = 0; j < T; j++)
+          o += p[j] / s * v[j * ld + h * hd + t];
+        out[i * heads * hd + h * hd + t] = (float)o;
+      }
+    }
+  free(p);
+}
+
+void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out) {
+  for (size_t r = 0; r < rows; r++) {
+    double s = 0;
+    for (size_t j = 0; j < dim; j++)
+      s += (double)x[r * dim + j] * x[r * dim + j];
+    double inv = 1.0 / sqrt(s / (double)dim + (double)eps);
+    for (size_t j = 0; j < dim; j++)
+      out[r * dim + j] = (float)((w ? (double)w[j] : 1.0) * x[r * dim + j] * inv);
+  }
+}

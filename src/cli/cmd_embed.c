@@ -17,11 +17,14 @@ static void help(FILE *out) {
       "options:\n"
       "  -i, --input FILE        FASTA (plain or .gz)\n"
       "  -o, --output FILE       embeddings.h5 to write\n"
-      "  -m, --model NAME|DIR    'kmer' (built-in k-mer composition baseline), or an ESM-2 model\n"
-      "                          directory in Hugging Face layout (config.json, vocab.txt, weights) [kmer]\n"
-      "      --layers LIST       ESM-2: comma-separated FANTASIA layer indices, 0 = last hidden state,\n"
+      "  -m, --model NAME|DIR    'kmer' (built-in k-mer composition baseline), or an ESM-2 or T5\n"
+      "                          (ProtT5, ProstT5, Ankh; config.json model_type t5) model directory in\n"
+      "                          Hugging Face layout (config.json, tokenizer, weights) [kmer]\n"
+      "      --layers LIST       ESM-2 / T5: comma-separated FANTASIA layer indices, 0 = last hidden state,\n"
       "                          k = hidden_states[-(k+1)] [0]\n"
-      "      --model-name NAME   ESM-2: group name written as type_<NAME> [ESM]\n"
+      "      --model-name NAME   ESM-2 / T5: group name written as type_<NAME> [ESM / T5]\n"
+      "      --pooling P         T5 encoders: 'fantasia' (mean over every token incl. prefix and </s>)\n"
+      "                          or 'residues' (residue tokens only) [fantasia]\n"
       "      --kmer-k K          k-mer length for the kmer model, 1..4 [3]\n"
       "      --dtype T           stored precision: f32 | f16 | f64 [f32]\n"
       "      --max-length N      truncate sequences to N residues (0 = never) [0]\n"
@@ -36,21 +39,15 @@ static void help(FILE *out) {
 }
 
 int fc_cmd_embed(int argc, char **argv) {
-  static const struct option opts[] = {{"input", required_argument, 0, 'i'},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"model", required_argument, 0, 'm'},
-                                       {"kmer-k", required_argument, 0, 'K'},
-                                       {"dtype", required_argument, 0, 'D'},
-                                       {"max-length", required_argument, 0, 'L'},
-                                       {"limit", required_argument, 0, 'N'},
-                                       {"failed", required_argument, 0, 'F'},
-                                       {"threads", required_argument, 0, 't'},
-                                       {"verbose", no_argument, 0, 'v'},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {"layers", required_argument, 0, 'Y'},
-                                       {"model-name", required_argument, 0, 'n'},
-                                       {0, 0, 0, 0}};
+  static const struct option opts[] = {
+      {"input", required_argument, 0, 'i'},   {"output", required_argument, 0, 'o'},
+      {"model", required_argument, 0, 'm'},   {"kmer-k", required_argument, 0, 'K'},
+      {"dtype", required_argument, 0, 'D'},   {"max-length", required_argument, 0, 'L'},
+      {"limit", required_argument, 0, 'N'},   {"failed", required_argument, 0, 'F'},
+      {"threads", required_argument, 0, 't'}, {"verbose", no_argument, 0, 'v'},
+      {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+      {"layers", required_argument, 0, 'Y'},  {"model-name", required_argument, 0, 'n'},
+      {"pooling", required_argument, 0, 'P'}, {0, 0, 0, 0}};
   const char *input = NULL, *output = NULL;
   fc_embed_opts o;
   memset(&o, 0, sizeof o);
@@ -109,6 +106,14 @@ int fc_cmd_embed(int argc, char **argv) {
     }
     case 'n':
       o.model_name = optarg;
+      break;
+    case 'P':
+      if (!strcmp(optarg, "fantasia"))
+        o.residue_pooling = 0;
+      else if (!strcmp(optarg, "residues"))
+        o.residue_pooling = 1;
+      else
+        return fc_cli_usage_error("embed", "--pooling must be fantasia or residues, not '%s'", optarg);
       break;
     case 'F':
       o.failed_tsv = optarg;

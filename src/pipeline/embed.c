@@ -5,9 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "fantasia/models.h"
 #include "fantasia/pipeline.h"
 #include "fantasia/seqio.h"
+#include "fantasia/tokenize.h"
 
 static fc_status write_failed(const char *path, const fc_seqset *s, char **extra_id, char **extra_reason,
                               size_t n_extra, fc_error *err) {
@@ -30,6 +33,63 @@ static char *failed_path(const fc_embed_opts *o, const char *out_h5) {
                : fc_strdup("failed_sequences.tsv");
 }
 
+/* A language model directory: ESM-2 (model_type "esm" or none) or a T5 encoder (model_type "t5"). */
+typedef struct {
+  fc_esm2 *esm;
+  fc_t5 *t5;
+  int style;          /* fc_protein_style (T5) */
+  fc_t5_pooling pool; /* T5 */
+  const char *pooling_name;
+  size_t L, H;
+} plm;
+
+static void plm_close(plm *m) {
+  fc_esm2_close(m->esm);
+  fc_t5_close(m->t5);
+}
+
+static int model_is_t5(const char *dir) {
+  char *path = fc_path_join(dir, "config.json"), *txt = NULL;
+  size_t len = 0;
+  int t5 = 0;
+  if (path && fc_read_file(path, 0, &txt, &len, NULL) == FC_OK) {
+    cJSON *root = cJSON_ParseWithLength(txt, len);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    t5 = cJSON_IsString(mt) && (!strcmp(mt->valuestring, "t5") || !strcmp(mt->valuestring, "mt5"));
+    cJSON_Delete(root);
+  }
+  free(txt);
+  free(path);
+  return t5;
+}
+
+static fc_status plm_open(const fc_embed_opts *o, plm *m, fc_error *err) {
+  fc_status st;
+  if (model_is_t5(o->model)) {
+    if ((st = fc_t5_open(o->model, NULL, &m->t5, err)) != FC_OK) return st;
+    const fc_tokenizer *tok = fc_t5_tokenizer(m->t5);
+    /* the text form each model's pipeline uses, recognised from the vocabulary */
+    if (fc_tokenizer_token_to_id(tok, "<AA2fold>") >= 0)
+      m->style = FC_PROTEIN_PROSTT5;
+    else if (fc_tokenizer_token_to_id(tok, "[NLU]") >= 0)
+      m->style = FC_PROTEIN_ANKH3_NLU;
+    else if (fc_tokenizer_get_kind(tok) == FC_TOK_SPIECE)
+      m->style = FC_PROTEIN_PROTT5;
+    else
+      m->style = FC_PROTEIN_RAW;
+    m->pool = o->residue_pooling ? FC_T5_POOL_RESIDUES : FC_T5_POOL_ALL;
+    m->pooling_name = o->residue_pooling ? FC_T5_POOLING_RESIDUES : FC_T5_POOLING_ALL;
+    m->L = (size_t)fc_t5_get_config(m->t5)->num_layers;
+    m->H = (size_t)fc_t5_get_config(m->t5)->d_model;
+    return FC_OK;
+  }
+  if ((st = fc_esm2_open(o->model, NULL, &m->esm, err)) != FC_OK) return st;
+  m->pooling_name = FC_ESM2_POOLING;
+  m->L = (size_t)fc_esm2_get_config(m->esm)->num_hidden_layers;
+  m->H = (size_t)fc_esm2_get_config(m->esm)->hidden_size;
+  return FC_OK;
+}
+
 /* ESM-2: one sequence at a time (no padding, so results do not depend on batching); BLAS threads inside. */
 static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,
                             size_t *n_failed, fc_error *err) {
@@ -37,20 +97,21 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
   const int *layers = o->layers && o->n_layers ? o->layers : &default_layer;
   size_t nl = o->layers && o->n_layers ? o->n_layers : 1;
   const char *name = o->model_name && *o->model_name ? o->model_name : "ESM";
-  fc_esm2 *m = NULL;
-  fc_status st = fc_esm2_open(o->model, NULL, &m, err);
+  plm m = {0};
+  fc_status st = plm_open(o, &m, err);
   if (st != FC_OK) return st;
-  size_t L = (size_t)fc_esm2_get_config(m)->num_hidden_layers, H = (size_t)fc_esm2_get_config(m)->hidden_size;
+  size_t L = m.L, H = m.H;
+  if (!(o->model_name && *o->model_name) && m.t5) name = "T5";
   for (size_t j = 0; j < nl; j++)
     if (layers[j] < 0 || (size_t)layers[j] > L) {
-      fc_esm2_close(m);
+      plm_close(&m);
       return fc_error_set(err, FC_EINVAL, "%s: layer index %d outside 0..%zu (0 = last hidden state)",
                           o->model, layers[j], L);
     }
   fc_fasta_opts fo = {o->max_len, o->limit};
   fc_seqset s;
   if ((st = fc_fasta_read(fasta, &fo, &s, err)) != FC_OK) {
-    fc_esm2_close(m);
+    plm_close(&m);
     return st;
   }
   fc_embfile_writer *w = NULL;
@@ -62,7 +123,7 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
     goto out;
   }
   if ((st = fc_embfile_writer_open(out_h5, o->dtype, 1, &w, err)) != FC_OK) goto out;
-  fc_progress *pg = fc_progress_start("embed ESM-2", s.n);
+  fc_progress *pg = fc_progress_start(m.t5 ? "embed T5" : "embed ESM-2", s.n);
   for (size_t i = 0; i < s.n && st == FC_OK; i++) {
     const fc_seq_record *r = &s.rec[i];
     size_t have = 0;
@@ -76,7 +137,8 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
     }
     fc_error e2;
     fc_error_clear(&e2);
-    fc_status es = fc_esm2_embed(m, r->seq, r->len, layers, nl, vec, &e2);
+    fc_status es = m.t5 ? fc_t5_embed(m.t5, m.style, r->seq, r->len, layers, nl, m.pool, vec, &e2)
+                        : fc_esm2_embed(m.esm, r->seq, r->len, layers, nl, vec, &e2);
     if (es != FC_OK) { /* FANTASIA drops the single sequence and carries on */
       fid[nf] = fc_strdup(r->accession);
       freason[nf++] = fc_strdup(e2.msg);
@@ -85,7 +147,7 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
       continue;
     }
     for (size_t j = 0; j < nl && st == FC_OK; j++)
-      st = fc_embfile_writer_put(w, r->accession, r->seq, name, layers[j], FC_ESM2_POOLING, vec + j * H, H,
+      st = fc_embfile_writer_put(w, r->accession, r->seq, name, layers[j], m.pooling_name, vec + j * H, H,
                                  err);
     done++;
     fc_progress_update(pg, i + 1);
@@ -115,7 +177,7 @@ out:
   free(freason);
   free(vec);
   fc_seqset_free(&s);
-  fc_esm2_close(m);
+  plm_close(&m);
   return st;
 }
 
@@ -133,7 +195,7 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
                         "model '%s': neither the built-in 'kmer' model nor a model directory with a "
-                        "config.json (ESM-2; see docs/models.md)",
+                        "config.json (ESM-2 or T5; see docs/models.md)",
                         model);
   int k = o && o->kmer_k > 0 ? o->kmer_k : FC_KMER_DEFAULT_K;
   if (k < 1 || k > 4) return fc_error_set(err, FC_EINVAL, "kmer k must be 1..4, got %d", k);

@@ -1,0 +1,384 @@
+/* T5 encoder inference on the CPU, as HF transformers T5EncoderModel computes it (spec: models.md section 2):
+ * ProtT5, ProstT5, Ankh, Ankh3. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fantasia/backend.h"
+#include "fantasia/models.h"
+#include "fantasia/tokenize.h"
+#include "fantasia/weights.h"
+
+typedef struct {
+  float *ln1, *wq, *wk, *wv, *wo, *ln2, *wi, *wi1, *wout; /* wi = wi (ungated) or wi_0 (gated) */
+} t5_block;
+
+struct fc_t5 {
+  fc_t5_config cfg;
+  fc_tokenizer *tok;
+  float *emb, *relb, *lnf; /* relb [num_buckets, heads] */
+  t5_block *blk;
+  float **owned;
+  size_t n_owned;
+};
+
+int fc_t5_relative_bucket(int r, int num_buckets, int max_distance) {
+  int nb = num_buckets / 2, bucket = r > 0 ? nb : 0, a = r < 0 ? -r : r, max_exact = nb / 2;
+  if (a < max_exact) return bucket + a;
+  /* torch: log(float(a) / max_exact) / math.log(max_distance / max_exact) * (nb - max_exact), float32 */
+  float l = logf((float)a / (float)max_exact);
+  float d = (float)log((double)max_distance / (double)max_exact);
+  float v = l / d * (float)(nb - max_exact);
+  long large = (long)max_exact + (long)v;
+  if (large > nb - 1) large = nb - 1;
+  return bucket + (int)large;
+}
+
+static fc_status cfg_int(const cJSON *root, const char *key, int *dst, int required, const char *path,
+                         fc_error *err) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+  if (!v || cJSON_IsNull(v)) {
+    if (required) return fc_error_set(err, FC_EFORMAT, "%s: missing key '%s'", path, key);
+    return FC_OK;
+  }
+  if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+    return fc_error_set(err, FC_EFORMAT, "%s: '%s' must be an integer", path, key);
+  *dst = (int)v->valuedouble;
+  return FC_OK;
+}
+
+/* HF T5Config: "gated-X" -> gated with X, else ungated X; "gated-gelu" uses gelu_new. */
+static int parse_ffn(const char *s, fc_t5_config *c) {
+  c->gated = strncmp(s, "gated-", 6) == 0;
+  const char *a = c->gated ? s + 6 : s;
+  if (strchr(a, '-')) return -1;
+  if (!strcmp(a, "relu"))
+    c->act = FC_T5_ACT_RELU;
+  else if (!strcmp(a, "gelu"))
+    c->act = c->gated ? FC_T5_ACT_GELU_NEW : FC_T5_ACT_GELU;
+  else if (!strcmp(a, "gelu_new"))
+    c->act = FC_T5_ACT_GELU_NEW;
+  else if (!strcmp(a, "silu") || !strcmp(a, "swish"))
+    c->act = FC_T5_ACT_SILU;
+  else
+    return -1;
+  return 0;
+}
+
+static fc_status read_config(const char *dir, fc_t5_config *c, fc_error *err) {
+  char *path = fc_path_join(dir, "config.json"), *txt = NULL;
+  size_t len = 0;
+  if (!path) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  fc_status st = fc_read_file(path, 0, &txt, &len, err);
+  if (st != FC_OK) {
+    free(path);
+    return st;
+  }
+  cJSON *root = cJSON_ParseWithLength(txt, len);
+  free(txt);
+  if (!cJSON_IsObject(root)) {
+    st = fc_error_set(err, FC_EFORMAT, "%s: not a JSON object", path);
+    goto out;
+  }
+  memset(c, 0, sizeof *c);
+  c->num_buckets = 32;
+  c->max_distance = 128;
+  c->eps = 1e-6f;
+  c->pad_token_id = 0;
+  c->eos_token_id = 1;
+  c->act = FC_T5_ACT_RELU;
+  const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+  if (mt && (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "t5") && strcmp(mt->valuestring, "mt5")))) {
+    st = fc_error_set(err, FC_EUNSUPPORTED, "%s: model_type is not \"t5\"", path);
+    goto out;
+  }
+  if ((st = cfg_int(root, "vocab_size", &c->vocab_size, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "d_model", &c->d_model, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "d_kv", &c->d_kv, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "num_heads", &c->num_heads, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "d_ff", &c->d_ff, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "num_layers", &c->num_layers, 1, path, err)) != FC_OK ||
+      (st = cfg_int(root, "relative_attention_num_buckets", &c->num_buckets, 0, path, err)) != FC_OK ||
+      (st = cfg_int(root, "relative_attention_max_distance", &c->max_distance, 0, path, err)) != FC_OK ||
+      (st = cfg_int(root, "pad_token_id", &c->pad_token_id, 0, path, err)) != FC_OK ||
+      (st = cfg_int(root, "eos_token_id", &c->eos_token_id, 0, path, err)) != FC_OK)
+    goto out;
+  const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
+  if (eps) {
+    if (!cJSON_IsNumber(eps) || !(eps->valuedouble > 0)) {
+      st = fc_error_set(err, FC_EFORMAT, "%s: 'layer_norm_epsilon' must be a positive number", path);
+      goto out;
+    }
+    c->eps = (float)eps->valuedouble;
+  }
+  const cJSON *ff = cJSON_GetObjectItemCaseSensitive(root, "feed_forward_proj");
+  if (ff && (!cJSON_IsString(ff) || parse_ffn(ff->valuestring, c) != 0)) {
+    st = fc_error_set(err, FC_EUNSUPPORTED,
+                      "%s: feed_forward_proj must be relu, gelu, silu or gated-<one of them>", path);
+    goto out;
+  }
+  if (c->vocab_size < 1 || c->d_model < 1 || c->d_kv < 1 || c->num_heads < 1 || c->d_ff < 1 ||
+      c->num_layers < 1 || c->d_model > 65536 || c->d_kv > 65536 || c->num_heads > 1024 ||
+      c->d_ff > 1 << 20 || c->num_layers > 1024 || c->vocab_size > 1 << 20 || c->num_buckets < 4 ||
+      c->num_buckets > 4096 || c->max_distance < c->num_buckets / 4 + 1)
+    st = fc_error_set(err, FC_EFORMAT, "%s: a size field is out of range", path);
+out:
+  cJSON_Delete(root);
+  free(path);
+  return st;
+}
+
+static fc_status take(fc_t5 *m, const fc_weights *w, const char *name, const char *alt, int64_t d0,
+                      int64_t d1, float **dst, const char *wpath, fc_error *err) {
+  const fc_tensor *t = fc_weights_get(w, name);
+  if (!t && alt) t = fc_weights_get(w, alt);
+  if (!t) return fc_error_set(err, FC_ENOTFOUND, "%s: tensor '%s' missing", wpath, name);
+  int ok =
+      d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
+  if (!ok) {
+    char want[64];
+    if (d1)
+      snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
+    else
+      snprintf(want, sizeof want, "[%lld]", (long long)d0);
+    return fc_error_set(err, FC_EFORMAT, "%s: tensor '%s' has %d dims (first %lld), expected %s", wpath,
+                        t->name, t->ndim, t->ndim ? (long long)t->shape[0] : 0LL, want);
+  }
+  float *p = fc_aligned_alloc((t->numel ? t->numel : 1) * sizeof *p);
+  if (!p) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  m->owned[m->n_owned++] = p;
+  *dst = p;
+  return fc_tensor_to_f32(t, p, err);
+}
+
+void fc_t5_close(fc_t5 *m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->n_owned; i++)
+    fc_aligned_free(m->owned[i]);
+  free(m->owned);
+  free(m->blk);
+  fc_tokenizer_close(m->tok);
+  free(m);
+}
+
+fc_status fc_t5_open(const char *dir, const char *weights, fc_t5 **out, fc_error *err) {
+  *out = NULL;
+  fc_t5 *m = calloc(1, sizeof *m);
+  if (!m) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  fc_status st = read_config(dir, &m->cfg, err);
+  if (st != FC_OK) goto fail;
+  if ((st = fc_tokenizer_open(dir, FC_TOK_AUTO, &m->tok, err)) != FC_OK) goto fail;
+  const fc_t5_config *c = &m->cfg;
+  size_t L = (size_t)c->num_layers, d = (size_t)c->d_model, I = (size_t)c->num_heads * (size_t)c->d_kv,
+         F = (size_t)c->d_ff;
+  m->blk = calloc(L, sizeof *m->blk);
+  m->owned = calloc(3 + 9 * L, sizeof *m->owned);
+  if (!m->blk || !m->owned) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto fail;
+  }
+  static const char *const strip[] = {"model.", NULL};
+  fc_weights_options wo = {strip, 1};
+  const char *wpath = weights ? weights : dir;
+  fc_weights *w = NULL;
+  if ((st = fc_weights_open(wpath, &wo, &w, err)) != FC_OK) goto fail;
+  st = take(m, w, "shared.weight", "encoder.embed_tokens.weight", c->vocab_size, (int64_t)d, &m->emb, wpath,
+            err);
+  if (st == FC_OK)
+    st = take(m, w, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", NULL,
+              c->num_buckets, c->num_heads, &m->relb, wpath, err);
+  if (st == FC_OK)
+    st = take(m, w, "encoder.final_layer_norm.weight", NULL, (int64_t)d, 0, &m->lnf, wpath, err);
+  for (size_t i = 0; i < L && st == FC_OK; i++) {
+    t5_block *b = &m->blk[i];
+    char n[160];
+#define T2(field, nm, a, bb)                                                                                 \
+  do {                                                                                                       \
+    snprintf(n, sizeof n, "encoder.block.%zu.layer.%s", i, nm);                                              \
+    if (st == FC_OK) st = take(m, w, n, NULL, (int64_t)(a), (int64_t)(bb), &b->field, wpath, err);           \
+  } while (0)
+    T2(ln1, "0.layer_norm.weight", d, 0);
+    T2(wq, "0.SelfAttention.q.weight", I, d);
+    T2(wk, "0.SelfAttention.k.weight", I, d);
+    T2(wv, "0.SelfAttention.v.weight", I, d);
+    T2(wo, "0.SelfAttention.o.weight", d, I);
+    T2(ln2, "1.layer_norm.weight", d, 0);
+    if (c->gated) {
+      T2(wi, "1.DenseReluDense.wi_0.weight", F, d);
+      T2(wi1, "1.DenseReluDense.wi_1.weight", F, d);
+    } else {
+      T2(wi, "1.DenseReluDense.wi.weight", F, d);
+    }
+    T2(wout, "1.DenseReluDense.wo.weight", d, F);
+#undef T2
+  }
+  fc_weights_close(w);
+  if (st != FC_OK) goto fail;
+  *out = m;
+  return FC_OK;
+fail:
+  fc_t5_close(m);
+  return st;
+}
+
+const fc_t5_config *fc_t5_get_config(const fc_t5 *m) {
+  return &m->cfg;
+}
+const struct fc_tokenizer *fc_t5_tokenizer(const fc_t5 *m) {
+  return m->tok;
+}
+
+fc_status fc_t5_tokenize(const fc_t5 *m, int style, const char *seq, size_t len, int32_t **ids, size_t *n,
+                         fc_error *err) {
+  char *text = fc_tokenizer_protein_text((fc_protein_style)style, seq, len);
+  if (!text) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  fc_status st = fc_tokenizer_encode(m->tok, text, strlen(text), 1, ids, n, err);
+  free(text);
+  return st;
+}
+
+static void activate(float *x, size_t n, fc_t5_act act) {
+  switch (act) {
+  case FC_T5_ACT_RELU:
+    for (size_t i = 0; i < n; i++)
+      x[i] = x[i] > 0 ? x[i] : 0.0f;
+    break;
+  case FC_T5_ACT_GELU:
+    fc_gelu_erf(x, n);
+    break;
+  case FC_T5_ACT_GELU_NEW:
+    for (size_t i = 0; i < n; i++) {
+      double z = x[i];
+      x[i] = (float)(0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))));
+    }
+    break;
+  case FC_T5_ACT_SILU:
+    for (size_t i = 0; i < n; i++) {
+      double z = x[i];
+      x[i] = (float)(z / (1.0 + exp(-z)));
+    }
+    break;
+  }
+}
+
+/* The forward pass; state s (0..L) is copied to keep[s] when that is non-NULL. */
+static fc_status t5_run(const fc_t5 *m, const int32_t *ids, size_t T, float *const *keep, fc_error *err) {
+  const fc_t5_config *c = &m->cfg;
+  size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->num_layers;
+  size_t heads = (size_t)c->num_heads, dk = (size_t)c->d_kv, I = heads * dk;
+  if (T == 0) return FC_OK;
+  if (T > 1u << 20) return fc_error_set(err, FC_EINVAL, "t5: sequence of %zu tokens is too long", T);
+  for (size_t t = 0; t < T; t++)
+    if (ids[t] < 0 || ids[t] >= c->vocab_size)
+      return fc_error_set(err, FC_EINVAL, "t5: token id %d at position %zu outside the vocabulary (%d)",
+                          (int)ids[t], t, c->vocab_size);
+  float *x = fc_aligned_alloc(T * d * sizeof *x), *h = fc_aligned_alloc(T * d * sizeof *h),
+        *q = fc_aligned_alloc(T * I * sizeof *q), *k = fc_aligned_alloc(T * I * sizeof *k),
+        *v = fc_aligned_alloc(T * I * sizeof *v), *o = fc_aligned_alloc(T * I * sizeof *o),
+        *f = fc_aligned_alloc(T * F * sizeof *f), *g = c->gated ? fc_aligned_alloc(T * F * sizeof *g) : NULL,
+        *work = fc_aligned_alloc(T * T * sizeof *work), *pb = fc_aligned_alloc(heads * T * T * sizeof *pb);
+  fc_status st = FC_OK;
+  if (!x || !h || !q || !k || !v || !o || !f || (c->gated && !g) || !work || !pb) {
+    st = fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", T);
+    goto out;
+  }
+  for (size_t t = 0; t < T; t++)
+    memcpy(x + t * d, m->emb + (size_t)ids[t] * d, d * sizeof *x);
+  /* position bias of block 0, shared by every block: pb[h][i][j] = relb[bucket(j - i)][h] */
+  for (size_t i = 0; i < T; i++)
+    for (size_t j = 0; j < T; j++) {
+      int bk = fc_t5_relative_bucket((int)j - (int)i, c->num_buckets, c->max_distance);
+      for (size_t hh = 0; hh < heads; hh++)
+        pb[(hh * T + i) * T + j] = m->relb[(size_t)bk * heads + hh];
+    }
+  if (keep[0]) memcpy(keep[0], x, T * d * sizeof *x);
+  for (size_t l = 0; l < L; l++) {
+    const t5_block *b = &m->blk[l];
+    fc_rmsnorm(x, T, d, b->ln1, c->eps, h);
+    fc_linear(h, b->wq, NULL, T, I, d, q);
+    fc_linear(h, b->wk, NULL, T, I, d, k);
+    fc_linear(h, b->wv, NULL, T, I, d, v);
+    fc_attention_bias(q, k, v, pb, T, heads, dk, I, o, work); /* no 1/sqrt(d_kv) in T5 */
+    fc_linear(o, b->wo, NULL, T, d, I, h);
+    for (size_t i = 0; i < T * d; i++)
+      x[i] += h[i];
+    fc_rmsnorm(x, T, d, b->ln2, c->eps, h);
+    fc_linear(h, b->wi, NULL, T, F, d, f);
+    activate(f, T * F, c->act);
+    if (c->gated) {
+      fc_linear(h, b->wi1, NULL, T, F, d, g);
+      for (size_t i = 0; i < T * F; i++)
+        f[i] *= g[i];
+    }
+    fc_linear(f, b->wout, NULL, T, d, F, h);
+    for (size_t i = 0; i < T * d; i++)
+      x[i] += h[i];
+    if (l + 1 == L) fc_rmsnorm(x, T, d, m->lnf, c->eps, x); /* hidden_states[L] is normed */
+    if (keep[l + 1]) memcpy(keep[l + 1], x, T * d * sizeof *x);
+  }
+out:
+  fc_aligned_free(x), fc_aligned_free(h), fc_aligned_free(q), fc_aligned_free(k), fc_aligned_free(v);
+  fc_aligned_free(o), fc_aligned_free(f), fc_aligned_free(g), fc_aligned_free(work), fc_aligned_free(pb);
+  return st;
+}
+
+fc_status fc_t5_forward(const fc_t5 *m, const int32_t *ids, size_t T, float *states, fc_error *err) {
+  size_t L = (size_t)m->cfg.num_layers, d = (size_t)m->cfg.d_model;
+  float **keep = malloc((L + 1) * sizeof *keep);
+  if (!keep) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  for (size_t s = 0; s <= L; s++)
+    keep[s] = states + s * T * d;
+  fc_status st = t5_run(m, ids, T, keep, err);
+  free(keep);
+  return st;
+}
+
+fc_status fc_t5_embed(const fc_t5 *m, int style, const char *seq, size_t len, const int *layer_idx,
+                      size_t n_idx, fc_t5_pooling pooling, float *out, fc_error *err) {
+  const fc_t5_config *c = &m->cfg;
+  size_t d = (size_t)c->d_model, L = (size_t)c->num_layers;
+  for (size_t j = 0; j < n_idx; j++)
+    if (layer_idx[j] < 0 || (size_t)layer_idx[j] > L)
+      return fc_error_set(err, FC_EINVAL, "t5: layer index %d outside 0..%zu (0 = last layer)", layer_idx[j],
+                          L);
+  if (pooling != FC_T5_POOL_ALL && pooling != FC_T5_POOL_RESIDUES)
+    return fc_error_set(err, FC_EINVAL, "t5: unknown pooling %d", (int)pooling);
+  int32_t *ids = NULL;
+  size_t T = 0;
+  fc_status st = fc_t5_tokenize(m, style, seq, len, &ids, &T, err);
+  if (st != FC_OK) return st;
+  size_t ns = n_idx * T * d;
+  float *states = fc_aligned_alloc((ns ? ns : 1) * sizeof *states);
+  float **keep = calloc(L + 1, sizeof *keep);
+  if (!states || !keep) {
+    free(keep);
+    fc_aligned_free(states);
+    free(ids);
+    return fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", T);
+  }
+  for (size_t j = 0; j < n_idx; j++)
+    keep[L - (size_t)layer_idx[j]] = states + j * T * d;
+  st = t5_run(m, ids, T, keep, err);
+  if (st == FC_OK) {
+    size_t lo = 0, hi = T; /* [lo, hi) */
+    if (pooling == FC_T5_POOL_RESIDUES) {
+      lo = (style == FC_PROTEIN_PROSTT5 || style == FC_PROTEIN_ANKH3_NLU) ? 1 : 0;
+      hi = T >= 1 ? T - 1 : 0;
+      if (hi < lo) hi = lo;
+    }
+    for (size_t j = 0; j < n_idx; j++) {
+      const float *s = keep[L - (size_t)layer_idx[j]];
+      for (size_t e = 0; e < d; e++) {
+        double acc = 0;
+        for (size_t t = lo; t < hi; t++)
+          acc += s[t * d + e];
+        out[j * d + e] = hi > lo ? (float)(acc / (double)(hi - lo)) : 0.0f;
+      }
+    }
+  }
+  free(keep);
+  fc_aligned_free(states);
+  free(ids);
+  return st;
+}

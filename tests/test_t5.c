@@ -1,0 +1,260 @@
+/* models/t5: the CPU T5 encoder against HF transformers T5EncoderModel run in float64 on tiny random-weight
+ * encoders (tests/fixtures/t5/{relu,gelu}, made by tools/make_t5_golden.py): every hidden state, tokenizer
+ * ids (ProtT5 text form through spiece.model), both poolings, relative position buckets against the spec
+ * tables, and damaged configs / missing tensors. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "fantasia/models.h"
+#include "fantasia/tokenize.h"
+
+static char *fx(const char *model, const char *rel) {
+  const char *d = getenv("FC_FIXTURES");
+  return fc_sprintf("%s/t5/%s/%s", d ? d : "tests/fixtures", model, rel);
+}
+
+typedef struct {
+  cJSON *json;
+  float *bin;
+  size_t nbin;
+} golden;
+
+static void load_golden(const char *model, golden *g) {
+  char *jp = fx(model, "golden.json"), *bp = fx(model, "golden.bin"), *txt = NULL, *raw = NULL;
+  size_t len = 0;
+  assert_int_equal(fc_read_file(jp, 0, &txt, &len, NULL), FC_OK);
+  g->json = cJSON_ParseWithLength(txt, len);
+  assert_non_null(g->json);
+  assert_int_equal(fc_read_file(bp, 0, &raw, &len, NULL), FC_OK);
+  g->nbin = len / 4;
+  g->bin = malloc(len);
+  memcpy(g->bin, raw, len); /* little-endian float32 */
+  free(raw), free(txt), free(jp), free(bp);
+}
+
+static void check_model(const char *model, int gated, fc_t5_act act) {
+  golden g;
+  load_golden(model, &g);
+  char *dir = fx(model, "");
+  fc_t5 *m = NULL;
+  fc_error err = {0};
+  fc_status st = fc_t5_open(dir, NULL, &m, &err);
+  if (st != FC_OK) fprintf(stderr, "%s\n", err.msg);
+  assert_int_equal(st, FC_OK);
+  const fc_t5_config *c = fc_t5_get_config(m);
+  assert_int_equal(c->d_model, 32);
+  assert_int_equal(c->num_layers, 2);
+  assert_int_equal(c->num_heads, 4);
+  assert_int_equal(c->d_kv, 8);
+  assert_int_equal(c->d_ff, 64);
+  assert_int_equal(c->gated, gated);
+  assert_int_equal((int)c->act, (int)act);
+  size_t d = 32, L = 2;
+  double worst = 0;
+  const cJSON *cs;
+  cJSON_ArrayForEach(cs, cJSON_GetObjectItem(g.json, "cases")) {
+    const char *seq = cJSON_GetObjectItem(cs, "seq")->valuestring;
+    const cJSON *jids = cJSON_GetObjectItem(cs, "ids");
+    size_t T = (size_t)cJSON_GetObjectItem(cs, "T")->valuedouble;
+    size_t off = (size_t)cJSON_GetObjectItem(cs, "offset")->valuedouble;
+    assert_int_equal((size_t)cJSON_GetObjectItem(cs, "n_states")->valuedouble, L + 1);
+    assert_true(off + (L + 1) * T * d <= g.nbin);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(fc_t5_tokenize(m, FC_PROTEIN_PROTT5, seq, strlen(seq), &ids, &n, &err), FC_OK);
+    assert_int_equal(n, T);
+    assert_int_equal((size_t)cJSON_GetArraySize(jids), T);
+    for (size_t t = 0; t < T; t++)
+      assert_int_equal(ids[t], (int32_t)cJSON_GetArrayItem(jids, (int)t)->valuedouble);
+    float *hs = malloc((L + 1) * T * d * sizeof *hs);
+    assert_int_equal(fc_t5_forward(m, ids, T, hs, &err), FC_OK);
+    const float *ref = g.bin + off;
+    for (size_t s = 0; s <= L; s++) {
+      double md = 0, mr = 0;
+      for (size_t i = 0; i < T * d; i++) {
+        double e = fabs((double)hs[s * T * d + i] - ref[s * T * d + i]);
+        if (!(e <= md)) md = e;
+        if (fabs(ref[s * T * d + i]) > mr) mr = fabs(ref[s * T * d + i]);
+      }
+      double rel = md / mr;
+      if (rel > worst) worst = rel;
+      if (!(rel <= 1e-4))
+        fprintf(stderr, "%s case %.12s (T=%zu) state %zu: rel err %.3g\n", model, seq, T, s, rel);
+      assert_true(rel <= 1e-4);
+    }
+    /* pooling: FANTASIA layer index k = hidden_states[L-k]; all tokens, or residues 0..T-2 (ProtT5) */
+    for (int pool = 0; pool < 2; pool++) {
+      int idx[] = {0, 1, 2};
+      float pooled[3 * 32];
+      assert_int_equal(
+          fc_t5_embed(m, FC_PROTEIN_PROTT5, seq, strlen(seq), idx, 3, (fc_t5_pooling)pool, pooled, &err),
+          FC_OK);
+      size_t hi = pool == FC_T5_POOL_ALL ? T : T - 1;
+      for (size_t j = 0; j < 3; j++) {
+        const float *s = ref + (L - j) * T * d;
+        double mr = 0, md = 0;
+        for (size_t e = 0; e < d; e++) {
+          double acc = 0;
+          for (size_t t = 0; t < hi; t++)
+            acc += s[t * d + e];
+          acc /= (double)hi;
+          md = fmax(md, fabs(acc - pooled[j * d + e]));
+          mr = fmax(mr, fabs(acc));
+        }
+        assert_true(md <= 1e-4 * fmax(mr, 1e-3));
+      }
+    }
+    free(hs);
+    free(ids);
+  }
+  fprintf(stderr, "t5 %s: worst relative error (max|diff| / max|ref| per hidden state) %.3g\n", model, worst);
+  /* bad inputs */
+  int32_t bad[] = {19, 128};
+  float out[3 * 32 * 2];
+  assert_int_equal(fc_t5_forward(m, bad, 2, out, &err), FC_EINVAL);
+  int idx5 = 3;
+  assert_int_equal(fc_t5_embed(m, FC_PROTEIN_PROTT5, "MK", 2, &idx5, 1, FC_T5_POOL_ALL, out, &err),
+                   FC_EINVAL);
+  fc_t5_close(m);
+  free(dir);
+  cJSON_Delete(g.json);
+  free(g.bin);
+}
+
+static void test_golden_relu(void **state) {
+  (void)state;
+  check_model("relu", 0, FC_T5_ACT_RELU);
+}
+
+static void test_golden_gated_gelu(void **state) {
+  (void)state;
+  check_model("gelu", 1, FC_T5_ACT_GELU_NEW);
+}
+
+/* spec models.md 2.3.2 tables */
+static void test_buckets(void **state) {
+  (void)state;
+  static const int lo32[] = {8, 12, 16, 23, 32, 46, 64, 91}; /* first |r| of buckets 8..15 */
+  for (int a = 0; a < 400; a++) {
+    int want = a < 8 ? a : 0;
+    if (a >= 8)
+      for (int b = 0; b < 8; b++)
+        if (a >= lo32[b]) want = 8 + b;
+    assert_int_equal(fc_t5_relative_bucket(-a, 32, 128), want);
+    if (a > 0) assert_int_equal(fc_t5_relative_bucket(a, 32, 128), want + 16);
+  }
+  static const int lo64[] = {16, 19, 21, 24, 27, 31, 35, 40, 46, 52, 59, 67, 77, 87, 99, 113};
+  for (int a = 0; a < 400; a++) {
+    int want = a < 16 ? a : 0;
+    if (a >= 16)
+      for (int b = 0; b < 16; b++)
+        if (a >= lo64[b]) want = 16 + b;
+    assert_int_equal(fc_t5_relative_bucket(-a, 64, 128), want);
+    if (a > 0) assert_int_equal(fc_t5_relative_bucket(a, 64, 128), want + 32);
+  }
+  assert_int_equal(fc_t5_relative_bucket(0, 32, 128), 0);
+}
+
+static char *tmpdir_with(const char *config) {
+  char tmpl[] = "/tmp/fc_t5_XXXXXX";
+  char *d = mkdtemp(tmpl);
+  assert_non_null(d);
+  char *p = fc_sprintf("%s/config.json", d);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(config, f);
+  fclose(f);
+  free(p);
+  char *src = fx("relu", "spiece.model"), *dst = fc_sprintf("%s/spiece.model", d), *buf = NULL;
+  size_t n = 0;
+  assert_int_equal(fc_read_file(src, 0, &buf, &n, NULL), FC_OK);
+  f = fopen(dst, "wb");
+  fwrite(buf, 1, n, f);
+  fclose(f);
+  free(buf), free(src), free(dst);
+  return strdup(d);
+}
+
+static void rm_dir(char *d) {
+  char *a = fc_sprintf("%s/config.json", d), *b = fc_sprintf("%s/spiece.model", d);
+  unlink(a), unlink(b), rmdir(d);
+  free(a), free(b), free(d);
+}
+
+static void test_damaged(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+      "",
+      "[1]",
+      "{\"d_model\":32",
+      "{\"model_type\":\"esm\",\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,"
+      "\"num_layers\":2}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64}",
+      "{\"vocab_size\":128,\"d_model\":\"32\",\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2,"
+      "\"feed_forward_proj\":\"gated-tanh\"}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2,"
+      "\"feed_forward_proj\":7}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":0}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2,"
+      "\"layer_norm_epsilon\":-1}",
+  };
+  char *relu_w = fx("relu", "model.safetensors");
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *d = tmpdir_with(bad[i]);
+    fc_t5 *m = (fc_t5 *)1;
+    fc_error err = {0};
+    fc_status st = fc_t5_open(d, relu_w, &m, &err);
+    assert_int_not_equal(st, FC_OK);
+    assert_null(m);
+    assert_true(err.msg[0] != 0);
+    rm_dir(d);
+  }
+  /* a gated config over ungated weights: wi_0 missing; wrong d_ff: misshapen tensor */
+  static const char *const mismatch[] = {
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2,"
+      "\"feed_forward_proj\":\"gated-gelu\"}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":60,\"num_layers\":2}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":3}",
+      "{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,\"num_layers\":2,"
+      "\"relative_attention_num_buckets\":64}",
+  };
+  for (size_t i = 0; i < sizeof mismatch / sizeof mismatch[0]; i++) {
+    char *d = tmpdir_with(mismatch[i]);
+    fc_t5 *m = NULL;
+    fc_error err = {0};
+    fc_status st = fc_t5_open(d, relu_w, &m, &err);
+    assert_int_not_equal(st, FC_OK);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "model.safetensors"));
+    rm_dir(d);
+  }
+  /* the same config as the fixture opens */
+  char *d = tmpdir_with("{\"vocab_size\":128,\"d_model\":32,\"d_kv\":8,\"num_heads\":4,\"d_ff\":64,"
+                        "\"num_layers\":2}");
+  fc_t5 *m = NULL;
+  assert_int_equal(fc_t5_open(d, relu_w, &m, NULL), FC_OK);
+  fc_t5_close(m);
+  rm_dir(d);
+  free(relu_w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_buckets),
+      cmocka_unit_test(test_golden_relu),
+      cmocka_unit_test(test_golden_gated_gelu),
+      cmocka_unit_test(test_damaged),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
