@@ -86,6 +86,11 @@ fc_weights_format(const fc_weights *w); /* "safetensors", "safetensors-sharded",
 
 /* Converts any float tensor (F32/F16/BF16/F64) to f32 into dst[t->numel]. FC_EUNSUPPORTED otherwise. */
 fc_status fc_tensor_to_f32(const fc_tensor *t, float *dst, fc_error *err);
+/* Checks that t has shape [d0] (d1 == 0) or [d0, d1], then converts it into a new 64-byte aligned
+ * float32 array (*out, free with fc_aligned_free). On any error *out is NULL; the message names
+ * wpath (the weights file), the tensor and the shape found. */
+fc_status fc_tensor_take_f32(const fc_tensor *t, int64_t d0, int64_t d1, const char *wpath, float **out,
+                             fc_error *err);
 
 #ifdef __cplusplus
 }

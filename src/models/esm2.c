@@ -130,22 +130,9 @@ static fc_status take(fc_esm2 *m, const fc_weights *w, const char *name, int64_t
     }
   }
   if (!t) return fc_error_set(err, FC_ENOTFOUND, "%s: tensor '%s' missing", wpath, name);
-  int ok =
-      d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
-  if (!ok) {
-    char want[64];
-    if (d1)
-      snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
-    else
-      snprintf(want, sizeof want, "[%lld]", (long long)d0);
-    return fc_error_set(err, FC_EFORMAT, "%s: tensor '%s' has %d dims (first %lld), expected %s", wpath, name,
-                        t->ndim, t->ndim ? (long long)t->shape[0] : 0LL, want);
-  }
-  float *p = fc_aligned_alloc((t->numel ? t->numel : 1) * sizeof *p);
-  if (!p) return fc_error_set(err, FC_ENOMEM, "out of memory");
-  m->owned[m->n_owned++] = p;
-  *dst = p;
-  return fc_tensor_to_f32(t, p, err);
+  fc_status st = fc_tensor_take_f32(t, d0, d1, wpath, dst, err);
+  if (*dst) m->owned[m->n_owned++] = *dst;
+  return st;
 }
 
 void fc_esm2_close(fc_esm2 *m) {

@@ -345,3 +345,28 @@ fc_status fc_weights_open(const char *path, const fc_weights_options *opt, fc_we
   *out = w;
   return FC_OK;
 }
+
+fc_status fc_tensor_take_f32(const fc_tensor *t, int64_t d0, int64_t d1, const char *wpath, float **out,
+                             fc_error *err) {
+  *out = NULL;
+  int ok =
+      d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
+  if (!ok) {
+    char want[64];
+    if (d1)
+      snprintf(want, sizeof want, "[%lld, %lld]", (long long)d0, (long long)d1);
+    else
+      snprintf(want, sizeof want, "[%lld]", (long long)d0);
+    return fc_error_set(err, FC_EFORMAT, "%s: tensor '%s' has %d dims (first %lld), expected %s", wpath,
+                        t->name, t->ndim, t->ndim ? (long long)t->shape[0] : 0LL, want);
+  }
+  float *p = fc_aligned_alloc((t->numel ? t->numel : 1) * sizeof *p);
+  if (!p) return fc_error_set(err, FC_ENOMEM, "out of memory");
+  fc_status st = fc_tensor_to_f32(t, p, err);
+  if (st != FC_OK) {
+    fc_aligned_free(p);
+    return st;
+  }
+  *out = p;
+  return FC_OK;
+}
