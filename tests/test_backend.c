@@ -210,12 +210,92 @@ static void test_rmsnorm(void **state) {
   assert_true(fabsf(u[0] - 3 / sqrtf(12.5f)) < 1e-6f && fabsf(u[1] - 4 / sqrtf(12.5f)) < 1e-6f);
 }
 
+/* blocked attention: equal to the unblocked routine and to its scalar twin (1e-5) on awkward sizes.
+ * Blocked vs unblocked: both are float32 GEMMs, and OpenBLAS picks a different micro-kernel for a block of
+ * 5 rows than for 1030, so float32 scores (|s| up to ~15 here) round differently by an ulp; through exp()
+ * that is ~1e-6 relative. The unblocked routine is itself 8.4e-7 from the float64 twin at T = 1030, so the
+ * bound is 2e-6 (worst seen 1.2e-6, T = 1030); T <= 33 agree to 1e-6. */
+static double worst_blocked;
+static const size_t BT[] = {1, 7, 33, 1030};
+static const size_t BB[] = {1, 5, 64, 5000};
+
+static void test_attention_blocked(void **state) {
+  (void)state;
+  for (size_t a = 0; a < 4; a++)
+    for (size_t bi = 0; bi < 4; bi++) {
+      size_t T = BT[a], block = BB[bi], heads = a & 1 ? 3 : 2, hd = a == 3 ? 8 : 4 + a, ld = 3 * heads * hd;
+      if (getenv("FC_SANITIZE") && T > 500 && block == 1) continue; /* keeps the sanitizer run short */
+      float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
+            *o3 = rnd(T * heads * hd, 1), *full = malloc(T * T * sizeof(float)),
+            *work = malloc(fc_attention_blocked_work(T, block) * sizeof(float));
+      assert_true(fc_attention_blocked_work(T, block) == (block < T ? block : T) * T);
+      const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
+      fc_attention_blocked(q, k, v, T, heads, hd, ld, o1, work, block);
+      fc_attention(q, k, v, T, heads, hd, ld, o2, full);
+      double e1 = relerr(o1, o2, T * heads * hd);
+      if (e1 > worst_blocked) worst_blocked = e1;
+      if (!(e1 <= (T > 33 ? 2e-6 : 1e-6)))
+        fprintf(stderr, "T=%zu block=%zu: blocked vs unblocked %.3g\n", T, block, e1);
+      assert_true(e1 <= (T > 33 ? 2e-6 : 1e-6));
+      fc_attention_blocked_ref(q, k, v, T, heads, hd, ld, o3, block);
+      assert_true(relerr(o1, o3, T * heads * hd) < 1e-5);
+      free(qkv), free(o1), free(o2), free(o3), free(full), free(work);
+    }
+}
+
+static void test_attention_relbias_blocked(void **state) {
+  (void)state;
+  static const int NBK[][2] = {{32, 128}, {8, 20}};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t bi = 0; bi < 4; bi++)
+      for (size_t c = 0; c < 2; c++) {
+        size_t T = BT[a], block = BB[bi], heads = a & 1 ? 3 : 2, hd = a == 3 ? 8 : 4 + a, ld = 3 * heads * hd;
+        if (T > 500 && (block == 1 || c == 1) && getenv("FC_SANITIZE")) continue;
+        int nb = NBK[c][0], md = NBK[c][1];
+        float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
+              *o3 = rnd(T * heads * hd, 1), *relb = rnd((size_t)nb * heads, 3),
+              *full = malloc(T * T * sizeof(float)), *bias = malloc(heads * T * T * sizeof(float)),
+              *work = malloc(fc_attention_relbias_work(T, heads, block) * sizeof(float));
+        const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
+        for (size_t h = 0; h < heads; h++)
+          for (size_t i = 0; i < T; i++)
+            for (size_t j = 0; j < T; j++)
+              bias[(h * T + i) * T + j] =
+                  relb[(size_t)fc_relative_position_bucket((int)j - (int)i, nb, md) * heads + h];
+        fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, nb, md, o1, work, block);
+        fc_attention_bias(q, k, v, bias, T, heads, hd, ld, o2, full);
+        double e1 = relerr(o1, o2, T * heads * hd);
+        if (e1 > worst_blocked) worst_blocked = e1;
+        if (!(e1 <= (T > 33 ? 2e-6 : 1e-6)))
+          fprintf(stderr, "T=%zu block=%zu: relbias blocked vs unblocked %.3g\n", T, block, e1);
+        assert_true(e1 <= (T > 33 ? 2e-6 : 1e-6));
+        fc_attention_relbias_blocked_ref(q, k, v, T, heads, hd, ld, relb, nb, md, o3, block);
+        assert_true(relerr(o1, o3, T * heads * hd) < 1e-5);
+        free(qkv), free(o1), free(o2), free(o3), free(relb), free(full), free(bias), free(work);
+      }
+  fprintf(stderr, "blocked attention: worst relative difference to the unblocked routines %.3g\n",
+          worst_blocked);
+  /* buckets: exact below max_exact, log-spaced, clamped, sign in the upper half (HF values, 32/128) */
+  assert_int_equal(fc_relative_position_bucket(0, 32, 128), 0);
+  assert_int_equal(fc_relative_position_bucket(-7, 32, 128), 7);
+  assert_int_equal(fc_relative_position_bucket(7, 32, 128), 23);
+  assert_int_equal(fc_relative_position_bucket(-8, 32, 128), 8);
+  assert_int_equal(fc_relative_position_bucket(-1000, 32, 128), 15);
+  assert_int_equal(fc_relative_position_bucket(1000, 32, 128), 31);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_linear),         cmocka_unit_test(test_layernorm),
-      cmocka_unit_test(test_gelu),           cmocka_unit_test(test_softmax),
-      cmocka_unit_test(test_rotary),         cmocka_unit_test(test_attention),
-      cmocka_unit_test(test_attention_bias), cmocka_unit_test(test_rmsnorm),
+      cmocka_unit_test(test_linear),
+      cmocka_unit_test(test_layernorm),
+      cmocka_unit_test(test_gelu),
+      cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_rotary),
+      cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_attention_bias),
+      cmocka_unit_test(test_rmsnorm),
+      cmocka_unit_test(test_attention_blocked),
+      cmocka_unit_test(test_attention_relbias_blocked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,36 @@ void fc_attention_bias_ref(const float *q, const float *k, const float *v, const
 void fc_rmsnorm(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out);
 void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out);
 
+/* ---- attention in query blocks (src/backend/attention.c): scratch grows linearly with T ----
+ * The queries are processed `block` rows at a time (block 0 or > T: one block of T rows), so the score
+ * matrix held is block·T floats instead of T·T; every output row is computed exactly as by the unblocked
+ * routine above (same GEMM shapes per row), so results agree with fc_attention / fc_attention_bias to
+ * float rounding. Layouts as fc_attention: q, k, v [T, heads, hd] with row stride ld, out[T, heads·hd]. */
+
+/* Floats of `work` fc_attention_blocked needs: min(block, T)·T (at least 1). */
+size_t fc_attention_blocked_work(size_t T, size_t block);
+void fc_attention_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
+                          size_t ld, float *out, float *work, size_t block);
+void fc_attention_blocked_ref(const float *q, const float *k, const float *v, size_t T, size_t heads,
+                              size_t hd, size_t ld, float *out, size_t block);
+
+/* HF T5Attention._relative_position_bucket for the bidirectional encoder, r = key − query position,
+ * evaluated in float32 like torch (num_buckets >= 4, max_distance > num_buckets / 4). */
+int fc_relative_position_bucket(int r, int num_buckets, int max_distance);
+
+/* T5 attention with the relative position bias built per block: S_h[i][j] = q_h[i]·k_h[j] +
+ * relb[bucket(j − i)·heads + h] (relb: the [num_buckets, heads] table of block 0; no 1/√d applied), then
+ * the row softmax and ·v_h. No [heads, T, T] tensor is formed: the bias of each query row is a contiguous
+ * slice of a per-head table over the 2T−1 offsets. `work` holds fc_attention_relbias_work(T, heads, block)
+ * floats: min(block, T)·T + heads·(2T − 1). */
+size_t fc_attention_relbias_work(size_t T, size_t heads, size_t block);
+void fc_attention_relbias_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads,
+                                  size_t hd, size_t ld, const float *relb, int num_buckets, int max_distance,
+                                  float *out, float *work, size_t block);
+void fc_attention_relbias_blocked_ref(const float *q, const float *k, const float *v, size_t T, size_t heads,
+                                      size_t hd, size_t ld, const float *relb, int num_buckets,
+                                      int max_distance, float *out, size_t block);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,15 +24,7 @@ struct fc_t5 {
 };
 
 int fc_t5_relative_bucket(int r, int num_buckets, int max_distance) {
-  int nb = num_buckets / 2, bucket = r > 0 ? nb : 0, a = r < 0 ? -r : r, max_exact = nb / 2;
-  if (a < max_exact) return bucket + a;
-  /* torch: log(float(a) / max_exact) / math.log(max_distance / max_exact) * (nb - max_exact), float32 */
-  float l = logf((float)a / (float)max_exact);
-  float d = (float)log((double)max_distance / (double)max_exact);
-  float v = l / d * (float)(nb - max_exact);
-  long large = (long)max_exact + (long)v;
-  if (large > nb - 1) large = nb - 1;
-  return bucket + (int)large;
+  return fc_relative_position_bucket(r, num_buckets, max_distance);
 }
 
 static fc_status cfg_int(const cJSON *root, const char *key, int *dst, int required, const char *path,
