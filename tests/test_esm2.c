@@ -333,6 +333,63 @@ static void test_hub_layout(void **state) {
   free(dir);
 }
 
+/* "padding must not leak": a packed batch over the fixture's edge cases (length 1, XUBZO, <mask> with its
+ * own token-dropout ratio, > 1,024 residues, a repeat) in several orders equals one-at-a-time (1e-5). */
+static void test_batch_equals_single(void **state) {
+  (void)state;
+  golden g;
+  load_golden(&g);
+  char *dir = fx("");
+  fc_esm2 *m = NULL;
+  fc_error err = {0};
+  assert_int_equal(fc_esm2_open(dir, NULL, &m, &err), FC_OK);
+  const char *seqs[16];
+  size_t n = 0, H = 32;
+  const cJSON *cs;
+  cJSON_ArrayForEach(cs, cJSON_GetObjectItem(g.json, "cases")) seqs[n++] =
+      cJSON_GetObjectItem(cs, "seq")->valuestring;
+  seqs[n++] = seqs[1]; /* a repeat */
+  seqs[n++] = "";      /* no residue: zero vector */
+  int idx[] = {0, 2, 3, 1};
+  size_t ni = 4;
+  float *single = malloc(n * ni * H * sizeof *single), *batch = malloc(n * ni * H * sizeof *batch);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(fc_esm2_embed(m, seqs[i], strlen(seqs[i]), idx, ni, single + i * ni * H, &err), FC_OK);
+  size_t perm[16];
+  const char *bs_none[] = {"ACD", "MK"};
+  double worst = 0;
+  for (int order = 0; order < 3; order++) {
+    for (size_t i = 0; i < n; i++) /* as given, reversed, odd positions first */
+      perm[i] = order == 0 ? i : order == 1 ? n - 1 - i : (2 * i + 1 < n ? 2 * i + 1 : 2 * (i - n / 2));
+    const char *bs[16];
+    size_t bl[16];
+    for (size_t i = 0; i < n; i++)
+      bs[i] = seqs[perm[i]], bl[i] = strlen(seqs[perm[i]]);
+    assert_int_equal(fc_esm2_embed_batch(m, bs, order == 2 ? NULL : bl, n, idx, ni, batch, &err), FC_OK);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < ni; j++) {
+        const float *a = batch + (i * ni + j) * H, *b = single + (perm[i] * ni + j) * H;
+        double md = 0, mr = 0;
+        for (size_t d = 0; d < H; d++)
+          md = fmax(md, fabs((double)a[d] - b[d])), mr = fmax(mr, fabs(b[d]));
+        if (mr > 0) worst = fmax(worst, md / mr);
+        assert_true(md <= 1e-5 * mr);
+      }
+  }
+  fprintf(stderr, "esm2 batch vs one-at-a-time: worst relative difference %.3g\n", worst);
+  /* a bad layer index fails the whole batch cleanly; an empty batch does nothing */
+  int bad_idx[] = {0, 4};
+  assert_int_equal(fc_esm2_embed_batch(m, bs_none, NULL, 2, bad_idx, 2, batch, &err), FC_EINVAL);
+  assert_int_equal(fc_esm2_embed_batch(m, NULL, NULL, 0, idx, 1, NULL, &err), FC_OK);
+  assert_true(fc_esm2_batch_bytes(m, 2000, 1000) > fc_esm2_batch_bytes(m, 1000, 1000));
+  assert_true(fc_esm2_batch_bytes(m, 1000, 1000) > 1000 * 10 * H * sizeof(float));
+  free(single), free(batch);
+  fc_esm2_close(m);
+  free(dir);
+  cJSON_Delete(g.json);
+  free(g.bin);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden_safetensors),
@@ -340,6 +397,7 @@ int main(void) {
       cmocka_unit_test(test_layer_index_range),
       cmocka_unit_test(test_hub_layout),
       cmocka_unit_test(test_damaged),
+      cmocka_unit_test(test_batch_equals_single),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

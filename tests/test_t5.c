@@ -249,12 +249,86 @@ static void test_damaged(void **state) {
   free(relu_w);
 }
 
+/* "padding must not leak": a packed batch over the fixture's edge cases plus a > 1,024-residue sequence and
+ * a repeat, in several orders, equals one-at-a-time (1e-5) for both poolings and both encoders. */
+static void batch_equals_single(const char *model) {
+  golden g;
+  load_golden(model, &g);
+  char *dir = fx(model, "");
+  fc_t5 *m = NULL;
+  fc_error err = {0};
+  assert_int_equal(fc_t5_open(dir, NULL, &m, &err), FC_OK);
+  const char *seqs[16];
+  size_t n = 0, d = 32;
+  const cJSON *cs;
+  cJSON_ArrayForEach(cs, cJSON_GetObjectItem(g.json, "cases")) seqs[n++] =
+      cJSON_GetObjectItem(cs, "seq")->valuestring;
+  char *longseq = malloc(1031);
+  for (size_t i = 0; i < 1030; i++)
+    longseq[i] = "ACDEFGHIKLMNPQRSTVWYXUBZO"[(i * 7 + i / 13) % 25];
+  longseq[1030] = 0;
+  seqs[n++] = longseq;
+  seqs[n++] = seqs[1]; /* a repeat */
+  int idx[] = {2, 0, 1};
+  size_t ni = 3;
+  float *single = malloc(n * ni * d * sizeof *single), *batch = malloc(n * ni * d * sizeof *batch);
+  double worst = 0;
+  for (int pool = 0; pool < 2; pool++) {
+    for (size_t i = 0; i < n; i++)
+      assert_int_equal(fc_t5_embed(m, FC_PROTEIN_PROTT5, seqs[i], strlen(seqs[i]), idx, ni,
+                                   (fc_t5_pooling)pool, single + i * ni * d, &err),
+                       FC_OK);
+    for (int order = 0; order < 3; order++) {
+      size_t perm[16];
+      const char *bs[16];
+      for (size_t i = 0; i < n; i++) {
+        perm[i] = order == 0 ? i : order == 1 ? n - 1 - i : (2 * i + 1 < n ? 2 * i + 1 : 2 * (i - n / 2));
+        bs[i] = seqs[perm[i]];
+      }
+      assert_int_equal(
+          fc_t5_embed_batch(m, FC_PROTEIN_PROTT5, bs, NULL, n, idx, ni, (fc_t5_pooling)pool, batch, &err),
+          FC_OK);
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ni; j++) {
+          const float *a = batch + (i * ni + j) * d, *b = single + (perm[i] * ni + j) * d;
+          double md = 0, mr = 0;
+          for (size_t e = 0; e < d; e++)
+            md = fmax(md, fabs((double)a[e] - b[e])), mr = fmax(mr, fabs(b[e]));
+          if (mr > 0) worst = fmax(worst, md / mr);
+          assert_true(md <= 1e-5 * mr);
+        }
+    }
+  }
+  fprintf(stderr, "t5 %s batch vs one-at-a-time: worst relative difference %.3g\n", model, worst);
+  int bad_idx[] = {0, 3};
+  assert_int_equal(
+      fc_t5_embed_batch(m, FC_PROTEIN_PROTT5, seqs, NULL, 2, bad_idx, 2, FC_T5_POOL_ALL, batch, &err),
+      FC_EINVAL);
+  assert_int_equal(fc_t5_embed_batch(m, FC_PROTEIN_PROTT5, NULL, NULL, 0, idx, 1, FC_T5_POOL_ALL, NULL, &err),
+                   FC_OK);
+  assert_true(fc_t5_batch_bytes(m, 2000, 1000) > fc_t5_batch_bytes(m, 1000, 1000));
+  free(single), free(batch), free(longseq);
+  fc_t5_close(m);
+  free(dir);
+  cJSON_Delete(g.json);
+  free(g.bin);
+}
+
+static void test_batch_relu(void **state) {
+  (void)state;
+  batch_equals_single("relu");
+}
+
+static void test_batch_gated_gelu(void **state) {
+  (void)state;
+  batch_equals_single("gelu");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_buckets),
-      cmocka_unit_test(test_golden_relu),
-      cmocka_unit_test(test_golden_gated_gelu),
-      cmocka_unit_test(test_damaged),
+      cmocka_unit_test(test_buckets),           cmocka_unit_test(test_golden_relu),
+      cmocka_unit_test(test_golden_gated_gelu), cmocka_unit_test(test_damaged),
+      cmocka_unit_test(test_batch_relu),        cmocka_unit_test(test_batch_gated_gelu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,10 @@ void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, flo
  * routine above (same GEMM shapes per row), so results agree with fc_attention / fc_attention_bias to
  * float rounding. Layouts as fc_attention: q, k, v [T, heads, hd] with row stride ld, out[T, heads·hd]. */
 
+/* Query rows per block the models use: 128 rows keep a block's scores (128·T floats) small for long
+ * sequences (0.5 MB per 1,000 keys) while each GEMM still has 128 rows. */
+#define FC_ATTENTION_BLOCK 128
+
 /* Floats of `work` fc_attention_blocked needs: min(block, T)·T (at least 1). */
 size_t fc_attention_blocked_work(size_t T, size_t block);
 void fc_attention_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,

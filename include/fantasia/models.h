@@ -48,7 +48,7 @@ fc_status fc_kmer_embed_batch(const char *const *seqs, const size_t *lens, size_
  * emb_layer_norm_after applied to the last hidden state only (docs/models.md "ESM-2").
  * hidden_states has n_layers + 1 entries: [0] embedding output, [k] raw output of layer k (1 <= k < L),
  * [L] emb_layer_norm_after(output of layer L). FANTASIA's layer_index k selects hidden_states[L − k]
- * (0 = last, normed). One sequence per call (no padding), so results do not depend on batching. */
+ * (0 = last, normed). Batches are packed without padding, so results do not depend on batching. */
 #define FC_ESM2_POOLING "esm2-mean-residues" /* mean over residue positions 1..n (no <cls>/<eos>) */
 
 typedef struct {
@@ -77,9 +77,21 @@ fc_status fc_esm2_tokenize(const fc_esm2 *m, const char *seq, size_t len, int32_
 fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float *states, fc_error *err);
 /* Embeds one raw sequence: for each FANTASIA layer index layer_idx[j] (0 = last .. L = embedding output),
  * the mean of that hidden state over residue positions 1..T-2 goes to out[j * H .. j * H + H - 1]
- * (a sequence with no residue gives the zero vector). FC_EINVAL for an index outside 0..L. */
+ * (a sequence with no residue gives the zero vector). FC_EINVAL for an index outside 0..L.
+ * A batch of one: fc_esm2_embed_batch(m, &seq, &len, 1, ...). */
 fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int *layer_idx, size_t n_idx,
                         float *out, fc_error *err);
+/* Embeds n sequences in one packed forward pass: their tokens laid end to end with no padding; LayerNorm,
+ * projections and FFN run over all rows at once (bigger GEMMs), token-dropout scaling (mask ratio of each
+ * sequence), rotary positions 0..T_i−1 and attention (in query blocks, memory linear in T_i) per sequence,
+ * so every result equals the single-sequence one up to float rounding of the larger GEMMs.
+ * out[(i·n_idx + j)·H ..]: sequence i, layer index j. lens NULL: strlen. Only the requested states are
+ * pooled, as each is produced; nothing else is kept. Thread-safe (scratch per call). */
+fc_status fc_esm2_embed_batch(const fc_esm2 *m, const char *const *seqs, const size_t *lens, size_t n,
+                              const int *layer_idx, size_t n_idx, float *out, fc_error *err);
+/* Bytes of scratch fc_esm2_embed_batch allocates for a batch of total_tokens tokens whose longest sequence
+ * has max_tokens tokens (tokens include <cls>/<eos>: residues + 2). The model weights are not counted. */
+size_t fc_esm2_batch_bytes(const fc_esm2 *m, size_t total_tokens, size_t max_tokens);
 
 /* FANTASIA's five models: the config key, the numeric type id of its reference dumps (spec §2.4:
  * type_1 .. type_5 in embeddings.h5) and the Hugging Face / SDK id. One table for the whole program. */
@@ -100,7 +112,7 @@ const fc_fantasia_model *fc_fantasia_model_find(const char *name_or_id);
  * 1/sqrt(d_kv) and with the relative position bias of block 0 shared by every block, FFN relu / gated
  * (gated-gelu uses gelu_new, the tanh approximation), final_layer_norm on the last hidden state only.
  * hidden_states has num_layers + 1 entries: [0] embedding output, [k] raw output of block k (1 <= k < L),
- * [L] final_layer_norm(output of block L). One sequence per call (no padding). */
+ * [L] final_layer_norm(output of block L). Batches are packed without padding. */
 #define FC_T5_POOLING_ALL "t5-mean-all-tokens"    /* FANTASIA: mean over every token (prefix and </s> too) */
 #define FC_T5_POOLING_RESIDUES "t5-mean-residues" /* mean over residue tokens only */
 
@@ -142,6 +154,16 @@ fc_status fc_t5_forward(const fc_t5 *m, const int32_t *ids, size_t T, float *sta
  * (ProstT5, Ankh3) and 0 otherwise (no residue: zero vector). FC_EINVAL for an index outside 0..L. */
 fc_status fc_t5_embed(const fc_t5 *m, int style, const char *seq, size_t len, const int *layer_idx,
                       size_t n_idx, fc_t5_pooling pooling, float *out, fc_error *err);
+/* n sequences in one packed forward pass (as fc_esm2_embed_batch: no padding, RMSNorm / projections / FFN
+ * over all rows, relative position bias and attention per sequence, built per query block so memory is
+ * linear in T_i). out[(i·n_idx + j)·d ..]: sequence i, layer index j; lens NULL: strlen. A sequence's
+ * result equals fc_t5_embed's up to float rounding of the larger GEMMs. */
+fc_status fc_t5_embed_batch(const fc_t5 *m, int style, const char *const *seqs, const size_t *lens, size_t n,
+                            const int *layer_idx, size_t n_idx, fc_t5_pooling pooling, float *out,
+                            fc_error *err);
+/* Bytes of scratch fc_t5_embed_batch allocates for total_tokens tokens, longest sequence max_tokens tokens
+ * (tokens: residues + 1 for </s>, + 1 more with a prefix token). The model weights are not counted. */
+size_t fc_t5_batch_bytes(const fc_t5 *m, size_t total_tokens, size_t max_tokens);
 
 #ifdef __cplusplus
 }

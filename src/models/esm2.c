@@ -243,72 +243,137 @@ fc_status fc_esm2_tokenize(const fc_esm2 *m, const char *seq, size_t len, int32_
   return fc_tokenizer_encode(m->tok, seq, len, 1, ids, n, err);
 }
 
-/* The forward pass; state s (0..L) is copied to keep[s] when that is non-NULL. Only the running residual
- * stream and per-layer scratch are held, so memory does not grow with the number of layers. */
-static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, size_t T, float *const *keep, fc_error *err) {
+/* Where the hidden states go: forward copies every state (keep[s], one sequence); embed pools state
+ * L − layer_idx[j] of sequence i over its residue rows into out[(i·n_idx + j)·H ..] as soon as that state
+ * exists, so no state is held beyond the running residual stream. */
+typedef struct {
+  float *const *keep;
+  const int *layer_idx;
+  size_t n_idx;
+  float *out;
+} esm2_sink;
+
+static void esm2_emit(const fc_esm2 *m, const esm2_sink *sk, size_t s, const float *x, const size_t *off,
+                      const size_t *T, size_t n) {
+  size_t H = (size_t)m->cfg.hidden_size, L = (size_t)m->cfg.num_hidden_layers;
+  if (sk->keep) {
+    if (sk->keep[s]) memcpy(sk->keep[s], x, off[n] * H * sizeof *x);
+    return;
+  }
+  for (size_t j = 0; j < sk->n_idx; j++) {
+    if (L - (size_t)sk->layer_idx[j] != s) continue;
+    for (size_t i = 0; i < n; i++) {
+      /* mean over residue positions 1 .. T−2 (no <cls>/<eos>) */
+      const float *xs = x + off[i] * H;
+      size_t nres = T[i] >= 2 ? T[i] - 2 : 0;
+      float *o = sk->out + (i * sk->n_idx + j) * H;
+      for (size_t d = 0; d < H; d++) {
+        double acc = 0;
+        for (size_t t = 1; t <= nres; t++)
+          acc += xs[t * H + d];
+        o[d] = nres ? (float)(acc / (double)nres) : 0.0f;
+      }
+    }
+  }
+}
+
+/* Scratch floats for a packed batch (esm2_run's allocations). */
+static size_t esm2_scratch_floats(const fc_esm2_config *c, size_t N, size_t Tmax) {
+  size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+  return N * (6 * H + F) + fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK);
+}
+
+size_t fc_esm2_batch_bytes(const fc_esm2 *m, size_t total_tokens, size_t max_tokens) {
+  /* float scratch + the packed ids and per-sequence offsets (at most one sequence per token) */
+  return esm2_scratch_floats(&m->cfg, total_tokens, max_tokens) * sizeof(float) +
+         total_tokens * (sizeof(int32_t) + 3 * sizeof(size_t)) + 8 * 64;
+}
+
+/* The forward pass over n sequences packed end to end (sequence i: ids[off[i] .. off[i+1]), T[i] tokens):
+ * LayerNorm, projections and FFN run over all rows at once; token-dropout scaling, rotary positions
+ * (0 .. T[i]−1) and attention per sequence, so each sequence gets exactly what it gets alone. */
+static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *off, const size_t *T, size_t n,
+                          const esm2_sink *sk, fc_error *err) {
   const fc_esm2_config *c = &m->cfg;
   size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, L = (size_t)c->num_hidden_layers;
-  size_t heads = (size_t)c->num_attention_heads, hd = H / heads;
-  if (T == 0) return FC_OK;
-  size_t nmask = 0;
-  for (size_t t = 0; t < T; t++) {
-    if (ids[t] < 0 || ids[t] >= c->vocab_size)
-      return fc_error_set(err, FC_EINVAL, "esm2: token id %d at position %zu outside the vocabulary (%d)",
-                          (int)ids[t], t, c->vocab_size);
-    nmask += ids[t] == c->mask_token_id;
+  size_t heads = (size_t)c->num_attention_heads, hd = H / heads, N = off[n], Tmax = 0;
+  if (N == 0) return FC_OK;
+  for (size_t i = 0; i < n; i++) {
+    size_t nmask = 0;
+    if (T[i] > Tmax) Tmax = T[i];
+    for (size_t t = off[i]; t < off[i + 1]; t++) {
+      if (ids[t] < 0 || ids[t] >= c->vocab_size)
+        return n == 1 ? fc_error_set(err, FC_EINVAL,
+                                     "esm2: token id %d at position %zu outside the vocabulary (%d)",
+                                     (int)ids[t], t, c->vocab_size)
+                      : fc_error_set(err, FC_EINVAL,
+                                     "esm2: sequence %zu of the batch: token id %d at position %zu outside "
+                                     "the vocabulary (%d)",
+                                     i, (int)ids[t], t - off[i], c->vocab_size);
+      nmask += ids[t] == c->mask_token_id;
+    }
+    if (c->token_dropout && T[i] && nmask == T[i])
+      return n == 1
+                 ? fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>")
+                 : fc_error_set(err, FC_EINVAL, "esm2: sequence %zu of the batch: every token is <mask>", i);
   }
-  float *x = fc_aligned_alloc(T * H * sizeof *x);
-  if (!x) return fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", T);
-  for (size_t t = 0; t < T; t++) {
+  float *x = fc_aligned_alloc(N * H * sizeof *x), *h = fc_aligned_alloc(N * H * sizeof *h),
+        *q = fc_aligned_alloc(N * H * sizeof *q), *k = fc_aligned_alloc(N * H * sizeof *k),
+        *v = fc_aligned_alloc(N * H * sizeof *v), *o = fc_aligned_alloc(N * H * sizeof *o),
+        *f = fc_aligned_alloc(N * F * sizeof *f),
+        *work = fc_aligned_alloc(fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK) * sizeof *work);
+  fc_status st = FC_OK;
+  if (!x || !h || !q || !k || !v || !o || !f || !work) {
+    st = n == 1 ? fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", N)
+                : fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a batch of %zu sequences, %zu tokens",
+                               n, N);
+    goto out;
+  }
+  for (size_t t = 0; t < N; t++) {
     if (c->token_dropout && ids[t] == c->mask_token_id)
       memset(x + t * H, 0, H * sizeof *x);
     else
       memcpy(x + t * H, m->emb + (size_t)ids[t] * H, H * sizeof *x);
   }
-  if (c->token_dropout) {
-    if (nmask == T) {
-      fc_aligned_free(x);
-      return fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>");
+  if (c->token_dropout)
+    for (size_t i = 0; i < n; i++) {
+      /* HF, per sequence: x * (1 - 0.15*0.8) / (1 - n_mask / n_tokens) */
+      size_t nmask = 0;
+      if (!T[i]) continue;
+      for (size_t t = off[i]; t < off[i + 1]; t++)
+        nmask += ids[t] == c->mask_token_id;
+      float s1 = (float)(1.0 - 0.15 * 0.8), s2 = (float)(1.0 - (double)nmask / (double)T[i]);
+      for (size_t e = off[i] * H; e < off[i + 1] * H; e++)
+        x[e] = x[e] * s1 / s2;
     }
-    /* HF: x * (1 - 0.15*0.8) / (1 - n_mask / n_tokens) */
-    float s1 = (float)(1.0 - 0.15 * 0.8), s2 = (float)(1.0 - (double)nmask / (double)T);
-    for (size_t i = 0; i < T * H; i++)
-      x[i] = x[i] * s1 / s2;
-  }
-  float *h = fc_aligned_alloc(T * H * sizeof *h), *q = fc_aligned_alloc(T * H * sizeof *q),
-        *k = fc_aligned_alloc(T * H * sizeof *k), *v = fc_aligned_alloc(T * H * sizeof *v),
-        *o = fc_aligned_alloc(T * H * sizeof *o), *f = fc_aligned_alloc(T * F * sizeof *f),
-        *work = fc_aligned_alloc(T * T * sizeof *work);
-  fc_status st = FC_OK;
-  if (!h || !q || !k || !v || !o || !f || !work) {
-    st = fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", T);
-    goto out;
-  }
   float qscale = (float)(1.0 / sqrt((double)hd)), eps = c->layer_norm_eps;
-  if (keep[0]) memcpy(keep[0], x, T * H * sizeof *x);
+  esm2_emit(m, sk, 0, x, off, T, n);
   for (size_t l = 0; l < L; l++) {
     const esm2_layer *ly = &m->layer[l];
     float *cur = x;
-    fc_layernorm(cur, T, H, ly->ln1_w, ly->ln1_b, eps, h);
-    fc_linear(h, ly->wq, ly->bq, T, H, H, q);
-    fc_linear(h, ly->wk, ly->bk, T, H, H, k);
-    fc_linear(h, ly->wv, ly->bv, T, H, H, v);
-    for (size_t i = 0; i < T * H; i++)
+    fc_layernorm(cur, N, H, ly->ln1_w, ly->ln1_b, eps, h);
+    fc_linear(h, ly->wq, ly->bq, N, H, H, q);
+    fc_linear(h, ly->wk, ly->bk, N, H, H, k);
+    fc_linear(h, ly->wv, ly->bv, N, H, H, v);
+    for (size_t i = 0; i < N * H; i++)
       q[i] *= qscale; /* before rotary, as HF */
-    fc_rotary(q, T, heads, hd, H, ly->inv_freq);
-    fc_rotary(k, T, heads, hd, H, ly->inv_freq);
-    fc_attention(q, k, v, T, heads, hd, H, o, work);
-    fc_linear(o, ly->wo, ly->bo, T, H, H, h);
-    for (size_t i = 0; i < T * H; i++)
+    for (size_t i = 0; i < n; i++) {
+      size_t r = off[i] * H;
+      fc_rotary(q + r, T[i], heads, hd, H, ly->inv_freq);
+      fc_rotary(k + r, T[i], heads, hd, H, ly->inv_freq);
+      fc_attention_blocked(q + r, k + r, v + r, T[i], heads, hd, H, o + r, work, FC_ATTENTION_BLOCK);
+    }
+    fc_linear(o, ly->wo, ly->bo, N, H, H, h);
+    for (size_t i = 0; i < N * H; i++)
       cur[i] += h[i];
-    fc_layernorm(cur, T, H, ly->ln2_w, ly->ln2_b, eps, h);
-    fc_linear(h, ly->w1, ly->b1, T, F, H, f);
-    fc_gelu_erf(f, T * F);
-    fc_linear(f, ly->w2, ly->b2, T, H, F, h);
-    for (size_t i = 0; i < T * H; i++)
+    fc_layernorm(cur, N, H, ly->ln2_w, ly->ln2_b, eps, h);
+    fc_linear(h, ly->w1, ly->b1, N, F, H, f);
+    fc_gelu_erf(f, N * F);
+    fc_linear(f, ly->w2, ly->b2, N, H, F, h);
+    for (size_t i = 0; i < N * H; i++)
       cur[i] += h[i];
-    if (l + 1 == L) fc_layernorm(x, T, H, m->lnf_w, m->lnf_b, eps, x); /* hidden_states[L] is normed */
-    if (keep[l + 1]) memcpy(keep[l + 1], x, T * H * sizeof *x);
+    if (l + 1 == L) fc_layernorm(x, N, H, m->lnf_w, m->lnf_b, eps, x); /* hidden_states[L] is normed */
+    esm2_emit(m, sk, l + 1, x, off, T, n);
   }
 out:
   fc_aligned_free(x);
@@ -323,50 +388,53 @@ fc_status fc_esm2_forward(const fc_esm2 *m, const int32_t *ids, size_t T, float 
   if (!keep) return fc_error_set(err, FC_ENOMEM, "out of memory");
   for (size_t s = 0; s <= L; s++)
     keep[s] = states + s * T * H;
-  fc_status st = esm2_run(m, ids, T, keep, err);
+  size_t off[2] = {0, T};
+  esm2_sink sk = {keep, NULL, 0, NULL};
+  fc_status st = esm2_run(m, ids, off, &T, 1, &sk, err);
   free(keep);
+  return st;
+}
+
+fc_status fc_esm2_embed_batch(const fc_esm2 *m, const char *const *seqs, const size_t *lens, size_t n,
+                              const int *layer_idx, size_t n_idx, float *out, fc_error *err) {
+  const fc_esm2_config *c = &m->cfg;
+  size_t L = (size_t)c->num_hidden_layers;
+  for (size_t j = 0; j < n_idx; j++)
+    if (layer_idx[j] < 0 || (size_t)layer_idx[j] > L)
+      return fc_error_set(err, FC_EINVAL, "esm2: layer index %d outside 0..%zu (0 = last layer)",
+                          layer_idx[j], L);
+  if (n == 0) return FC_OK;
+  size_t *off = malloc((n + 1) * sizeof *off), *T = malloc(n * sizeof *T);
+  int32_t **tid = calloc(n, sizeof *tid), *ids = NULL;
+  fc_status st = FC_OK;
+  if (!off || !T || !tid) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto out;
+  }
+  off[0] = 0;
+  for (size_t i = 0; i < n && st == FC_OK; i++) {
+    const char *sq = seqs[i] ? seqs[i] : "";
+    st = fc_esm2_tokenize(m, sq, !seqs[i] ? 0 : lens ? lens[i] : strlen(sq), &tid[i], &T[i], err);
+    if (st == FC_OK) off[i + 1] = off[i] + T[i];
+  }
+  if (st != FC_OK) goto out;
+  if (!(ids = malloc((off[n] ? off[n] : 1) * sizeof *ids))) {
+    st = fc_error_set(err, FC_ENOMEM, "esm2: out of memory for %zu tokens", off[n]);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    memcpy(ids + off[i], tid[i], T[i] * sizeof *ids);
+  esm2_sink sk = {NULL, layer_idx, n_idx, out};
+  st = esm2_run(m, ids, off, T, n, &sk, err);
+out:
+  if (tid)
+    for (size_t i = 0; i < n; i++)
+      free(tid[i]);
+  free(tid), free(ids), free(off), free(T);
   return st;
 }
 
 fc_status fc_esm2_embed(const fc_esm2 *m, const char *seq, size_t len, const int *layer_idx, size_t n_idx,
                         float *out, fc_error *err) {
-  const fc_esm2_config *c = &m->cfg;
-  size_t H = (size_t)c->hidden_size, L = (size_t)c->num_hidden_layers;
-  for (size_t j = 0; j < n_idx; j++)
-    if (layer_idx[j] < 0 || (size_t)layer_idx[j] > L)
-      return fc_error_set(err, FC_EINVAL, "esm2: layer index %d outside 0..%zu (0 = last layer)",
-                          layer_idx[j], L);
-  int32_t *ids = NULL;
-  size_t T = 0;
-  fc_status st = fc_esm2_tokenize(m, seq, len, &ids, &T, err);
-  if (st != FC_OK) return st;
-  /* only the requested states are kept: slot j holds state L - layer_idx[j] */
-  size_t ns = n_idx * T * H;
-  float *states = fc_aligned_alloc((ns ? ns : 1) * sizeof *states);
-  float **keep = calloc(L + 1, sizeof *keep);
-  if (!states || !keep) {
-    free(keep);
-    fc_aligned_free(states);
-    free(ids);
-    return fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", T);
-  }
-  for (size_t j = 0; j < n_idx; j++)
-    keep[L - (size_t)layer_idx[j]] = states + j * T * H;
-  st = esm2_run(m, ids, T, keep, err);
-  if (st == FC_OK) {
-    size_t nres = T >= 2 ? T - 2 : 0;
-    for (size_t j = 0; j < n_idx; j++) {
-      const float *s = keep[L - (size_t)layer_idx[j]]; /* a repeated index reads the slot that was kept */
-      for (size_t d = 0; d < H; d++) {
-        double acc = 0;
-        for (size_t t = 1; t <= nres; t++)
-          acc += s[t * H + d];
-        out[j * H + d] = nres ? (float)(acc / (double)nres) : 0.0f;
-      }
-    }
-  }
-  free(keep);
-  fc_aligned_free(states);
-  free(ids);
-  return st;
+  return fc_esm2_embed_batch(m, &seq, &len, 1, layer_idx, n_idx, out, err);
 }

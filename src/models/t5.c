@@ -241,64 +241,118 @@ static void activate(float *x, size_t n, fc_t5_act act) {
   }
 }
 
-/* The forward pass; state s (0..L) is copied to keep[s] when that is non-NULL. */
-static fc_status t5_run(const fc_t5 *m, const int32_t *ids, size_t T, float *const *keep, fc_error *err) {
+/* Where the hidden states go: forward copies every state (keep[s], one sequence); embed pools state
+ * L − layer_idx[j] of sequence i over rows [lo[i], hi[i]) into out[(i·n_idx + j)·d ..] as it is produced. */
+typedef struct {
+  float *const *keep;
+  const int *layer_idx;
+  size_t n_idx;
+  const size_t *lo, *hi;
+  float *out;
+} t5_sink;
+
+static void t5_emit(const fc_t5 *m, const t5_sink *sk, size_t s, const float *x, const size_t *off,
+                    size_t n) {
+  size_t d = (size_t)m->cfg.d_model, L = (size_t)m->cfg.num_layers;
+  if (sk->keep) {
+    if (sk->keep[s]) memcpy(sk->keep[s], x, off[n] * d * sizeof *x);
+    return;
+  }
+  for (size_t j = 0; j < sk->n_idx; j++) {
+    if (L - (size_t)sk->layer_idx[j] != s) continue;
+    for (size_t i = 0; i < n; i++) {
+      const float *xs = x + off[i] * d;
+      size_t lo = sk->lo[i], hi = sk->hi[i];
+      float *o = sk->out + (i * sk->n_idx + j) * d;
+      for (size_t e = 0; e < d; e++) {
+        double acc = 0;
+        for (size_t t = lo; t < hi; t++)
+          acc += xs[t * d + e];
+        o[e] = hi > lo ? (float)(acc / (double)(hi - lo)) : 0.0f;
+      }
+    }
+  }
+}
+
+static size_t t5_scratch_floats(const fc_t5_config *c, size_t N, size_t Tmax) {
+  size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, I = (size_t)c->num_heads * (size_t)c->d_kv;
+  return N * (2 * d + 4 * I + (c->gated ? 2 : 1) * F) +
+         fc_attention_relbias_work(Tmax, (size_t)c->num_heads, FC_ATTENTION_BLOCK);
+}
+
+size_t fc_t5_batch_bytes(const fc_t5 *m, size_t total_tokens, size_t max_tokens) {
+  return t5_scratch_floats(&m->cfg, total_tokens, max_tokens) * sizeof(float) +
+         total_tokens * (sizeof(int32_t) + 4 * sizeof(size_t)) + 10 * 64;
+}
+
+/* The forward pass over n sequences packed end to end (sequence i: ids[off[i] .. off[i+1]), T[i] tokens):
+ * RMSNorm, projections and FFN over all rows at once; the relative position bias (block 0's table, shared
+ * by every block) and attention per sequence, built per query block. */
+static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, const size_t *T, size_t n,
+                        const t5_sink *sk, fc_error *err) {
   const fc_t5_config *c = &m->cfg;
   size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, L = (size_t)c->num_layers;
-  size_t heads = (size_t)c->num_heads, dk = (size_t)c->d_kv, I = heads * dk;
-  if (T == 0) return FC_OK;
-  if (T > 1u << 20) return fc_error_set(err, FC_EINVAL, "t5: sequence of %zu tokens is too long", T);
-  for (size_t t = 0; t < T; t++)
-    if (ids[t] < 0 || ids[t] >= c->vocab_size)
-      return fc_error_set(err, FC_EINVAL, "t5: token id %d at position %zu outside the vocabulary (%d)",
-                          (int)ids[t], t, c->vocab_size);
-  float *x = fc_aligned_alloc(T * d * sizeof *x), *h = fc_aligned_alloc(T * d * sizeof *h),
-        *q = fc_aligned_alloc(T * I * sizeof *q), *k = fc_aligned_alloc(T * I * sizeof *k),
-        *v = fc_aligned_alloc(T * I * sizeof *v), *o = fc_aligned_alloc(T * I * sizeof *o),
-        *f = fc_aligned_alloc(T * F * sizeof *f), *g = c->gated ? fc_aligned_alloc(T * F * sizeof *g) : NULL,
-        *work = fc_aligned_alloc(T * T * sizeof *work), *pb = fc_aligned_alloc(heads * T * T * sizeof *pb);
+  size_t heads = (size_t)c->num_heads, dk = (size_t)c->d_kv, I = heads * dk, N = off[n], Tmax = 0;
+  if (N == 0) return FC_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (T[i] > 1u << 20) return fc_error_set(err, FC_EINVAL, "t5: sequence of %zu tokens is too long", T[i]);
+    if (T[i] > Tmax) Tmax = T[i];
+    for (size_t t = off[i]; t < off[i + 1]; t++)
+      if (ids[t] < 0 || ids[t] >= c->vocab_size)
+        return n == 1 ? fc_error_set(err, FC_EINVAL,
+                                     "t5: token id %d at position %zu outside the vocabulary (%d)",
+                                     (int)ids[t], t, c->vocab_size)
+                      : fc_error_set(err, FC_EINVAL,
+                                     "t5: sequence %zu of the batch: token id %d at position %zu outside "
+                                     "the vocabulary (%d)",
+                                     i, (int)ids[t], t - off[i], c->vocab_size);
+  }
+  float *x = fc_aligned_alloc(N * d * sizeof *x), *h = fc_aligned_alloc(N * d * sizeof *h),
+        *q = fc_aligned_alloc(N * I * sizeof *q), *k = fc_aligned_alloc(N * I * sizeof *k),
+        *v = fc_aligned_alloc(N * I * sizeof *v), *o = fc_aligned_alloc(N * I * sizeof *o),
+        *f = fc_aligned_alloc(N * F * sizeof *f), *g = c->gated ? fc_aligned_alloc(N * F * sizeof *g) : NULL,
+        *work = fc_aligned_alloc(fc_attention_relbias_work(Tmax, heads, FC_ATTENTION_BLOCK) * sizeof *work);
   fc_status st = FC_OK;
-  if (!x || !h || !q || !k || !v || !o || !f || (c->gated && !g) || !work || !pb) {
-    st = fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", T);
+  if (!x || !h || !q || !k || !v || !o || !f || (c->gated && !g) || !work) {
+    st = n == 1 ? fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", N)
+                : fc_error_set(err, FC_ENOMEM, "t5: out of memory for a batch of %zu sequences, %zu tokens",
+                               n, N);
     goto out;
   }
-  for (size_t t = 0; t < T; t++)
+  for (size_t t = 0; t < N; t++)
     memcpy(x + t * d, m->emb + (size_t)ids[t] * d, d * sizeof *x);
-  /* position bias of block 0, shared by every block: pb[h][i][j] = relb[bucket(j - i)][h] */
-  for (size_t i = 0; i < T; i++)
-    for (size_t j = 0; j < T; j++) {
-      int bk = fc_t5_relative_bucket((int)j - (int)i, c->num_buckets, c->max_distance);
-      for (size_t hh = 0; hh < heads; hh++)
-        pb[(hh * T + i) * T + j] = m->relb[(size_t)bk * heads + hh];
-    }
-  if (keep[0]) memcpy(keep[0], x, T * d * sizeof *x);
+  t5_emit(m, sk, 0, x, off, n);
   for (size_t l = 0; l < L; l++) {
     const t5_block *b = &m->blk[l];
-    fc_rmsnorm(x, T, d, b->ln1, c->eps, h);
-    fc_linear(h, b->wq, NULL, T, I, d, q);
-    fc_linear(h, b->wk, NULL, T, I, d, k);
-    fc_linear(h, b->wv, NULL, T, I, d, v);
-    fc_attention_bias(q, k, v, pb, T, heads, dk, I, o, work); /* no 1/sqrt(d_kv) in T5 */
-    fc_linear(o, b->wo, NULL, T, d, I, h);
-    for (size_t i = 0; i < T * d; i++)
+    fc_rmsnorm(x, N, d, b->ln1, c->eps, h);
+    fc_linear(h, b->wq, NULL, N, I, d, q);
+    fc_linear(h, b->wk, NULL, N, I, d, k);
+    fc_linear(h, b->wv, NULL, N, I, d, v);
+    for (size_t i = 0; i < n; i++) { /* no 1/sqrt(d_kv) in T5 */
+      size_t r = off[i] * I;
+      fc_attention_relbias_blocked(q + r, k + r, v + r, T[i], heads, dk, I, m->relb, c->num_buckets,
+                                   c->max_distance, o + r, work, FC_ATTENTION_BLOCK);
+    }
+    fc_linear(o, b->wo, NULL, N, d, I, h);
+    for (size_t i = 0; i < N * d; i++)
       x[i] += h[i];
-    fc_rmsnorm(x, T, d, b->ln2, c->eps, h);
-    fc_linear(h, b->wi, NULL, T, F, d, f);
-    activate(f, T * F, c->act);
+    fc_rmsnorm(x, N, d, b->ln2, c->eps, h);
+    fc_linear(h, b->wi, NULL, N, F, d, f);
+    activate(f, N * F, c->act);
     if (c->gated) {
-      fc_linear(h, b->wi1, NULL, T, F, d, g);
-      for (size_t i = 0; i < T * F; i++)
+      fc_linear(h, b->wi1, NULL, N, F, d, g);
+      for (size_t i = 0; i < N * F; i++)
         f[i] *= g[i];
     }
-    fc_linear(f, b->wout, NULL, T, d, F, h);
-    for (size_t i = 0; i < T * d; i++)
+    fc_linear(f, b->wout, NULL, N, d, F, h);
+    for (size_t i = 0; i < N * d; i++)
       x[i] += h[i];
-    if (l + 1 == L) fc_rmsnorm(x, T, d, m->lnf, c->eps, x); /* hidden_states[L] is normed */
-    if (keep[l + 1]) memcpy(keep[l + 1], x, T * d * sizeof *x);
+    if (l + 1 == L) fc_rmsnorm(x, N, d, m->lnf, c->eps, x); /* hidden_states[L] is normed */
+    t5_emit(m, sk, l + 1, x, off, n);
   }
 out:
   fc_aligned_free(x), fc_aligned_free(h), fc_aligned_free(q), fc_aligned_free(k), fc_aligned_free(v);
-  fc_aligned_free(o), fc_aligned_free(f), fc_aligned_free(g), fc_aligned_free(work), fc_aligned_free(pb);
+  fc_aligned_free(o), fc_aligned_free(f), fc_aligned_free(g), fc_aligned_free(work);
   return st;
 }
 
@@ -308,56 +362,70 @@ fc_status fc_t5_forward(const fc_t5 *m, const int32_t *ids, size_t T, float *sta
   if (!keep) return fc_error_set(err, FC_ENOMEM, "out of memory");
   for (size_t s = 0; s <= L; s++)
     keep[s] = states + s * T * d;
-  fc_status st = t5_run(m, ids, T, keep, err);
+  size_t off[2] = {0, T};
+  t5_sink sk = {keep, NULL, 0, NULL, NULL, NULL};
+  fc_status st = t5_run(m, ids, off, &T, 1, &sk, err);
   free(keep);
   return st;
 }
 
-fc_status fc_t5_embed(const fc_t5 *m, int style, const char *seq, size_t len, const int *layer_idx,
-                      size_t n_idx, fc_t5_pooling pooling, float *out, fc_error *err) {
+fc_status fc_t5_embed_batch(const fc_t5 *m, int style, const char *const *seqs, const size_t *lens, size_t n,
+                            const int *layer_idx, size_t n_idx, fc_t5_pooling pooling, float *out,
+                            fc_error *err) {
   const fc_t5_config *c = &m->cfg;
-  size_t d = (size_t)c->d_model, L = (size_t)c->num_layers;
+  size_t L = (size_t)c->num_layers;
   for (size_t j = 0; j < n_idx; j++)
     if (layer_idx[j] < 0 || (size_t)layer_idx[j] > L)
       return fc_error_set(err, FC_EINVAL, "t5: layer index %d outside 0..%zu (0 = last layer)", layer_idx[j],
                           L);
   if (pooling != FC_T5_POOL_ALL && pooling != FC_T5_POOL_RESIDUES)
     return fc_error_set(err, FC_EINVAL, "t5: unknown pooling %d", (int)pooling);
-  int32_t *ids = NULL;
-  size_t T = 0;
-  fc_status st = fc_t5_tokenize(m, style, seq, len, &ids, &T, err);
-  if (st != FC_OK) return st;
-  size_t ns = n_idx * T * d;
-  float *states = fc_aligned_alloc((ns ? ns : 1) * sizeof *states);
-  float **keep = calloc(L + 1, sizeof *keep);
-  if (!states || !keep) {
-    free(keep);
-    fc_aligned_free(states);
-    free(ids);
-    return fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", T);
+  if (n == 0) return FC_OK;
+  size_t *off = malloc((n + 1) * sizeof *off), *T = malloc(n * sizeof *T), *lo = malloc(n * sizeof *lo),
+         *hi = malloc(n * sizeof *hi);
+  int32_t **tid = calloc(n, sizeof *tid), *ids = NULL;
+  fc_status st = FC_OK;
+  if (!off || !T || !lo || !hi || !tid) {
+    st = fc_error_set(err, FC_ENOMEM, "out of memory");
+    goto out;
   }
-  for (size_t j = 0; j < n_idx; j++)
-    keep[L - (size_t)layer_idx[j]] = states + j * T * d;
-  st = t5_run(m, ids, T, keep, err);
-  if (st == FC_OK) {
-    size_t lo = 0, hi = T; /* [lo, hi) */
+  off[0] = 0;
+  for (size_t i = 0; i < n && st == FC_OK; i++) {
+    const char *sq = seqs[i] ? seqs[i] : "";
+    st = fc_t5_tokenize(m, style, sq, !seqs[i] ? 0 : lens ? lens[i] : strlen(sq), &tid[i], &T[i], err);
+    if (st != FC_OK) break;
+    off[i + 1] = off[i] + T[i];
+    /* FC_T5_POOL_ALL: every token; residues: p .. T−2, p = 1 after a prefix token (ProstT5, Ankh3) */
+    lo[i] = 0, hi[i] = T[i];
     if (pooling == FC_T5_POOL_RESIDUES) {
-      lo = (style == FC_PROTEIN_PROSTT5 || style == FC_PROTEIN_ANKH3_NLU) ? 1 : 0;
-      hi = T >= 1 ? T - 1 : 0;
-      if (hi < lo) hi = lo;
-    }
-    for (size_t j = 0; j < n_idx; j++) {
-      const float *s = keep[L - (size_t)layer_idx[j]];
-      for (size_t e = 0; e < d; e++) {
-        double acc = 0;
-        for (size_t t = lo; t < hi; t++)
-          acc += s[t * d + e];
-        out[j * d + e] = hi > lo ? (float)(acc / (double)(hi - lo)) : 0.0f;
-      }
+      lo[i] = (style == FC_PROTEIN_PROSTT5 || style == FC_PROTEIN_ANKH3_NLU) ? 1 : 0;
+      hi[i] = T[i] >= 1 ? T[i] - 1 : 0;
+      if (hi[i] < lo[i]) hi[i] = lo[i];
     }
   }
-  free(keep);
-  fc_aligned_free(states);
-  free(ids);
+  if (st != FC_OK) goto out;
+  if (!(ids = malloc((off[n] ? off[n] : 1) * sizeof *ids))) {
+    st = fc_error_set(err, FC_ENOMEM, "t5: out of memory for %zu tokens", off[n]);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    memcpy(ids + off[i], tid[i], T[i] * sizeof *ids);
+  /* a sequence without tokens (not produced by the tokenizers, which append </s>) pools to zero */
+  for (size_t i = 0; i < n; i++)
+    if (!T[i])
+      for (size_t j = 0; j < n_idx; j++)
+        memset(out + (i * n_idx + j) * (size_t)c->d_model, 0, (size_t)c->d_model * sizeof *out);
+  t5_sink sk = {NULL, layer_idx, n_idx, lo, hi, out};
+  st = t5_run(m, ids, off, T, n, &sk, err);
+out:
+  if (tid)
+    for (size_t i = 0; i < n; i++)
+      free(tid[i]);
+  free(tid), free(ids), free(off), free(T), free(lo), free(hi);
   return st;
+}
+
+fc_status fc_t5_embed(const fc_t5 *m, int style, const char *seq, size_t len, const int *layer_idx,
+                      size_t n_idx, fc_t5_pooling pooling, float *out, fc_error *err) {
+  return fc_t5_embed_batch(m, style, &seq, &len, 1, layer_idx, n_idx, pooling, out, err);
 }
