@@ -38,7 +38,22 @@ typedef struct {
    * every token, prefix and </s> included, "t5-mean-all-tokens"); 1 = residues only ("t5-mean-residues").
    * Ignored by ESM-2 (always residues) and kmer. */
   int residue_pooling;
+  /* language models: packed batches (docs/usage.md "Batches and memory"). Unique sequences are sorted
+   * longest first and packed while the batch's tokens (residues + 2 per sequence) stay <= batch_tokens
+   * and the model's scratch estimate (fc_<m>_batch_bytes) stays <= max_memory; a longer sequence runs
+   * alone; one whose scratch alone exceeds max_memory is listed in failed_sequences.tsv. */
+  size_t batch_tokens; /* 0 = FC_EMBED_DEFAULT_BATCH_TOKENS */
+  size_t max_memory;   /* bytes of working memory (weights not counted); 0 = fc_embed_default_memory() */
+  const char *max_memory_source; /* how the budget is named in failure reasons; NULL = "--max-memory" */
 } fc_embed_opts;
+#define FC_EMBED_DEFAULT_BATCH_TOKENS 4096
+/* Default working-memory budget: half of the physical RAM (sysconf), at least 256 MiB. */
+size_t fc_embed_default_memory(void);
+/* Parses a byte size: a number with an optional binary unit K, M, G, T (also KB/KiB...; 1K = 1024) or none
+ * (bytes), e.g. "8G", "1.5g", "512MiB", "1000000". FC_EINVAL for anything else, zero or overflow. */
+fc_status fc_parse_bytes(const char *s, size_t *out, fc_error *err);
+/* "12.3 GiB", "8 GiB", "512 MiB", "900 B" into buf (n bytes). */
+void fc_format_bytes(size_t bytes, char *buf, size_t n);
 /* Embeds every valid record of fasta into out_h5 (resumable: vectors already present are kept).
  * *n_done / *n_failed report counts (may be NULL). */
 fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,

@@ -28,6 +28,12 @@ static void help(FILE *out) {
       "      --kmer-k K          k-mer length for the kmer model, 1..4 [3]\n"
       "      --dtype T           stored precision: f32 | f16 | f64 [f32]\n"
       "      --max-length N      truncate sequences to N residues (0 = never) [0]\n"
+      "      --batch-tokens N    ESM-2 / T5: tokens per packed batch (residues + 2 per sequence); distinct\n"
+      "                          sequences run longest first, packed without padding, so results do not\n"
+      "                          depend on it; a longer sequence runs alone [4096]\n"
+      "      --max-memory SIZE   ESM-2 / T5: working memory per batch beyond the weights, e.g. 8G, 512M;\n"
+      "                          a batch over it is split, a sequence over it alone is listed in\n"
+      "                          failed_sequences.tsv with the memory it needs [half of the RAM]\n"
       "      --limit N           embed only the first N records [all]\n"
       "      --failed FILE       where unprocessable records are listed\n"
       "  -t, --threads N         worker threads [all cores]\n"
@@ -39,15 +45,24 @@ static void help(FILE *out) {
 }
 
 int fc_cmd_embed(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"input", required_argument, 0, 'i'},   {"output", required_argument, 0, 'o'},
-      {"model", required_argument, 0, 'm'},   {"kmer-k", required_argument, 0, 'K'},
-      {"dtype", required_argument, 0, 'D'},   {"max-length", required_argument, 0, 'L'},
-      {"limit", required_argument, 0, 'N'},   {"failed", required_argument, 0, 'F'},
-      {"threads", required_argument, 0, 't'}, {"verbose", no_argument, 0, 'v'},
-      {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-      {"layers", required_argument, 0, 'Y'},  {"model-name", required_argument, 0, 'n'},
-      {"pooling", required_argument, 0, 'P'}, {0, 0, 0, 0}};
+  static const struct option opts[] = {{"input", required_argument, 0, 'i'},
+                                       {"output", required_argument, 0, 'o'},
+                                       {"model", required_argument, 0, 'm'},
+                                       {"kmer-k", required_argument, 0, 'K'},
+                                       {"dtype", required_argument, 0, 'D'},
+                                       {"max-length", required_argument, 0, 'L'},
+                                       {"limit", required_argument, 0, 'N'},
+                                       {"failed", required_argument, 0, 'F'},
+                                       {"threads", required_argument, 0, 't'},
+                                       {"verbose", no_argument, 0, 'v'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"layers", required_argument, 0, 'Y'},
+                                       {"model-name", required_argument, 0, 'n'},
+                                       {"pooling", required_argument, 0, 'P'},
+                                       {"batch-tokens", required_argument, 0, 'B'},
+                                       {"max-memory", required_argument, 0, 'M'},
+                                       {0, 0, 0, 0}};
   const char *input = NULL, *output = NULL;
   fc_embed_opts o;
   memset(&o, 0, sizeof o);
@@ -115,6 +130,17 @@ int fc_cmd_embed(int argc, char **argv) {
       else
         return fc_cli_usage_error("embed", "--pooling must be fantasia or residues, not '%s'", optarg);
       break;
+    case 'B':
+      if (fc_cli_long("embed", "--batch-tokens", optarg, 1, LONG_MAX, &v)) return 2;
+      o.batch_tokens = (size_t)v;
+      break;
+    case 'M': {
+      fc_error e;
+      fc_error_clear(&e);
+      if (fc_parse_bytes(optarg, &o.max_memory, &e) != FC_OK)
+        return fc_cli_usage_error("embed", "--max-memory: %s", e.msg);
+      break;
+    }
     case 'F':
       o.failed_tsv = optarg;
       break;
