@@ -385,6 +385,8 @@ static void test_fantasia_shipped_config(void **state) {
   assert_int_equal(c->precision, 4);
   assert_int_equal(c->queue_batch_size, 100);
   assert_int_equal(c->max_sequence_length, 0);
+  assert_int_equal(c->batch_tokens, 0);
+  assert_null(c->max_memory);
   assert_true(c->redundancy_identity == 0.0);
   assert_true(c->redundancy_coverage == 0.7);
   assert_int_equal(c->redundancy_threads, 10);
@@ -542,13 +544,14 @@ static void test_precedence_rules(void **state) {
   /* flat keys win over nested; embedding.distance_metric wins over lookup's; postprocess.store_workers
    * honoured */
   assert_int_equal(
-      load_text("limit_per_entry: 3\nprecision: 2\nstore_workers: 6\nbatch_size: 8\n"
-                "length_filter: 50\nsequence_queue_package: 4\n"
-                "lookup: {limit_per_entry: 9, precision: 5, distance_metric: cosine, batch_size: 2}\n"
-                "embedding:\n  distance_metric: euclidean\n  max_sequence_length: 10\n"
-                "  queue_batch_size: 1\n  models: {kmer: {enabled: true}}\n"
-                "postprocess: {store_workers: 2}\n",
-                NULL, 0, &c, &e),
+      load_text(
+          "limit_per_entry: 3\nprecision: 2\nstore_workers: 6\nbatch_size: 8\n"
+          "length_filter: 50\nsequence_queue_package: 4\n"
+          "lookup: {limit_per_entry: 9, precision: 5, distance_metric: cosine, batch_size: 2}\n"
+          "embedding:\n  distance_metric: euclidean\n  max_sequence_length: 10\n"
+          "  queue_batch_size: 1\n  batch_tokens: 512\n  max_memory: 2G\n  models: {kmer: {enabled: true}}\n"
+          "postprocess: {store_workers: 2}\n",
+          NULL, 0, &c, &e),
       FC_OK);
   assert_int_equal(c->limit_per_entry, 3);
   assert_int_equal(c->precision, 2);
@@ -556,6 +559,8 @@ static void test_precedence_rules(void **state) {
   assert_int_equal(c->lookup_batch_size, 8);
   assert_int_equal(c->max_sequence_length, 50);
   assert_int_equal(c->queue_batch_size, 4);
+  assert_int_equal(c->batch_tokens, 512);
+  assert_string_equal(c->max_memory, "2G");
   assert_string_equal(c->distance_metric, "euclidean");
   fc_config_free(c);
   assert_int_equal(load_text("lookup: {precision: 5, limit_per_entry: 2}\npostprocess: {store_workers: 2, "

@@ -601,11 +601,52 @@ static void test_self_by_uniprot_accession(void **state) {
   fc_embset_free(&q);
 }
 
+/* sizes for --max-memory / embedding.max_memory, and the text failure reasons print */
+static void test_byte_sizes(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    size_t want;
+  } good[] = {{"8G", (size_t)8 << 30},
+              {"1.5g", (size_t)3 << 29},
+              {"512MiB", (size_t)512 << 20},
+              {"1000000", 1000000},
+              {"100K", 102400},
+              {"2KB", 2048},
+              {"1T", (size_t)1 << 40},
+              {"3b", 3}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    size_t v = 0;
+    fc_error e = {0};
+    assert_int_equal(fc_parse_bytes(good[i].s, &v, &e), FC_OK);
+    assert_true(v == good[i].want);
+  }
+  static const char *const bad[] = {"",    "G",   "-1G", "0",   "0.1", "8X",
+                                    "8GG", " 8G", "8 G", "nan", "inf", "1e30T"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    size_t v = 7;
+    fc_error e = {0};
+    assert_int_equal(fc_parse_bytes(bad[i], &v, &e), FC_EINVAL);
+    assert_true(v == 7 && strlen(e.msg) > 0);
+  }
+  char b[32];
+  fc_format_bytes((size_t)8 << 30, b, sizeof b);
+  assert_string_equal(b, "8 GiB");
+  fc_format_bytes((size_t)(12.3 * 1073741824.0), b, sizeof b);
+  assert_string_equal(b, "12.3 GiB");
+  fc_format_bytes(900, b, sizeof b);
+  assert_string_equal(b, "900 B");
+  fc_format_bytes((size_t)512 << 20, b, sizeof b);
+  assert_string_equal(b, "512 MiB");
+  assert_true(fc_embed_default_memory() >= (size_t)256 << 20);
+}
+
 int main(void) {
   fc_log_set_level(FC_LOG_WARN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_models_layers_ties_expansion),
       cmocka_unit_test(test_filters),
+      cmocka_unit_test(test_byte_sizes),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_self_by_uniprot_accession),
       cmocka_unit_test(test_gopredsim),

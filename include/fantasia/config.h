@@ -144,6 +144,9 @@ typedef struct {
   int precision;
   long max_sequence_length; /* 0 = no truncation */
   long queue_batch_size;
+  long batch_tokens; /* OUR key embedding.batch_tokens: tokens per packed PLM batch; 0 = embed's default */
+  char *max_memory;  /* OUR key embedding.max_memory: PLM working-memory budget as written ("8G"); NULL =
+                        embed's default (half of the RAM); parsed by the run (fc_parse_bytes) */
   double redundancy_identity, redundancy_coverage;
   int redundancy_threads;
   char **tax_exclude;

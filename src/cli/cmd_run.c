@@ -190,6 +190,14 @@ int fc_cmd_run(int argc, char **argv) {
         eo.n_layers = m->n_layers;
       }
       eo.max_len = c->max_sequence_length > 0 ? (size_t)c->max_sequence_length : 0;
+      eo.batch_tokens = c->batch_tokens > 0 ? (size_t)c->batch_tokens : 0;
+      if (c->max_memory && (st = fc_parse_bytes(c->max_memory, &eo.max_memory, &err)) != FC_OK) {
+        char *why = fc_strdup(err.msg);
+        st = fc_error_set(&err, FC_EINVAL, "config: embedding.max_memory: %s", why ? why : "bad size");
+        free(why);
+        break;
+      }
+      eo.max_memory_source = "embedding.max_memory";
       eo.limit = c->limit_execution > 0 ? (size_t)c->limit_execution : 0;
       eo.dtype = FC_DTYPE_F32;
       eo.threads = c->threads;

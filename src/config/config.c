@@ -585,6 +585,8 @@ static const char *const KNOWN[] = {
     "embedding.device",
     "embedding.queue_batch_size",
     "embedding.max_sequence_length",
+    "embedding.batch_tokens",
+    "embedding.max_memory",
     "embedding.distance_metric",
     "embedding.types",
     "embedding.models",
@@ -970,6 +972,11 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
            &w, 100, &c->queue_batch_size)))
     return st;
   if (c->queue_batch_size < 1) c->queue_batch_size = 1;
+  if ((st = node_long_k(C, PICK(C, &w, NULL, "embedding.batch_tokens"), &w, 0, &c->batch_tokens))) return st;
+  if (c->batch_tokens < 0)
+    return fc_error_set(C->err, FC_EINVAL, "config %s: %s must be >= 1 (or 0 for the default), got %ld",
+                        C->fname, w, c->batch_tokens);
+  if ((st = node_str_k(C, PICK(C, &w, NULL, "embedding.max_memory"), &w, NULL, &c->max_memory))) return st;
   /* redundancy (steps 4 and 6 already wrote flat values into lookup.redundancy.*) */
   if ((st = node_double_k(C, PICK(C, &w, "lookup.redundancy.identity", "lookup.redundancy.identity"), &w, 0,
                           &c->redundancy_identity)))
@@ -1129,6 +1136,7 @@ void fc_config_free(fc_run_config *c) {
   free(c->experiment_path);
   free(c->reference);
   free(c->device);
+  free(c->max_memory);
   free(c->distance_metric);
   for (size_t i = 0; i < c->n_tax_exclude; i++)
     free(c->tax_exclude[i]);
