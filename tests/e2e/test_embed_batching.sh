@@ -96,6 +96,25 @@ if "$FC_BIN" embed -m mj -i j.fa -o j.h5 --failed j.tsv 2>j.log; then
 else
   bad "embed with a failing sequence exited non-zero: $(tail -3 j.log)"
 fi
+# 5. run: embedding.batch_tokens / embedding.max_memory from the config (only_embedding); the longest demo
+#    query (1,124 tokens, ~1.7 MiB) is over a 1 MiB budget and is listed, naming the config key
+D=$SRC/demo
+sed -e "s#^input:.*#input: $D/queries.fasta#" -e "s#^base_directory:.*#base_directory: $WORK/out#" \
+  -e "s#^only_embedding:.*#only_embedding: true#" -e "s#^    kmer: .*#    ESM:\n      path: $M#" \
+  -e "s#^embedding:.*#embedding:\n  batch_tokens: 64\n  max_memory: 1M#" "$D/config.yaml" >config.yaml
+if exp=$("$FC_BIN" -q run --config config.yaml 2>run.err); then
+  ok "run with embedding.batch_tokens / max_memory"
+  grep -qP '\tneeds [0-9.]+ MiB for 1124 tokens; memory budget 1 MiB \(embedding.max_memory\)$' "$exp/failed_sequences.tsv" &&
+    ok "run: over-budget query listed with the config key" || bad "run failed list: $(cat "$exp/failed_sequences.tsv")"
+  n_run=$(h5ls "$exp/embeddings.h5" | grep -c '^accession_')
+  n_fail=$(($(wc -l <"$exp/failed_sequences.tsv") - 1))
+  [ $((n_run + n_fail)) -eq 33 ] && [ "$n_run" -gt 0 ] && ok "run: $n_run embedded + $n_fail listed = 33" ||
+    bad "run: $n_run embedded, $n_fail listed"
+else
+  bad "run with batching keys: $(cat run.err)"
+fi
+sed -e "s#max_memory: 1M#max_memory: 12Q#" -e "s#base_directory: .*#base_directory: $WORK/out2#" config.yaml >bad.yaml
+expect_fail "run: bad embedding.max_memory" "embedding.max_memory" "$FC_BIN" run --config bad.yaml
 expect_fail "bad --max-memory" "--max-memory" "$FC_BIN" embed -m "$M" --max-memory 12Q -i in.fa -o x.h5
 expect_fail "zero --max-memory" "--max-memory" "$FC_BIN" embed -m "$M" --max-memory 0 -i in.fa -o x.h5
 expect_fail "zero --batch-tokens" "--batch-tokens" "$FC_BIN" embed -m "$M" --batch-tokens 0 -i in.fa -o x.h5
