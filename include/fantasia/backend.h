@@ -65,7 +65,8 @@ void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, flo
  * The queries are processed `block` rows at a time (block 0 or > T: one block of T rows), so the score
  * matrix held is block·T floats instead of T·T; every output row is the same sums as in the unblocked
  * routines above, so results agree with fc_attention / fc_attention_bias to float32 rounding (BLAS may
- * pick another micro-kernel for a short block: ~1e-6 relative at T = 1,030). Layouts as fc_attention: q, k, v [T, heads, hd] with row stride ld, out[T, heads·hd]. */
+ * pick another micro-kernel for a short block: ~1e-6 relative at T = 1,030). Layouts as fc_attention: q, k, v
+ * [T, heads, hd] with row stride ld, out[T, heads·hd]. */
 
 /* Query rows per block the models use: 128 rows keep a block's scores (128·T floats) small for long
  * sequences (0.5 MB per 1,000 keys) while each GEMM still has 128 rows. */
