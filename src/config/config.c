@@ -585,6 +585,7 @@ static const char *const KNOWN[] = {
     "embedding.device",
     "embedding.queue_batch_size",
     "embedding.max_sequence_length",
+    "embedding.models_dir",
     "embedding.distance_metric",
     "embedding.types",
     "embedding.models",
@@ -907,6 +908,10 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   if ((st = expand_in_place(C, &c->base_directory))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "reference", "reference"), &w, NULL, &c->reference))) return st;
   if ((st = expand_in_place(C, &c->reference))) return st;
+  if ((st = node_str_k(C, PICK(C, &w, "embedding.models_dir", "embedding.models_dir"), &w, NULL,
+                       &c->models_dir)))
+    return st;
+  if ((st = expand_in_place(C, &c->models_dir))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "ontology", "ontology"), &w, NULL, &c->ontology))) return st;
   if ((st = expand_in_place(C, &c->ontology))) return st;
   /* modes */
@@ -1128,6 +1133,7 @@ void fc_config_free(fc_run_config *c) {
   free(c->log_path);
   free(c->experiment_path);
   free(c->reference);
+  free(c->models_dir);
   free(c->device);
   free(c->distance_metric);
   for (size_t i = 0; i < c->n_tax_exclude; i++)
