@@ -151,7 +151,8 @@ int fc_cmd_embed(int argc, char **argv) {
   size_t done = 0, failed = 0;
   /* a name that is not a path is looked up in the model folders (and becomes the group name) */
   char *where = NULL;
-  if (strcasecmp(o.model, "kmer") && !fc_file_exists(o.model)) {
+  int pathlike = o.model[0] == '/' || o.model[0] == '.' || o.model[0] == '~' || fc_file_exists(o.model);
+  if (strcasecmp(o.model, "kmer") && !pathlike) {
     if (fc_model_locate(o.model, NULL, models_dir, &where, &err) != FC_OK) return fc_cli_fail(&err);
     fc_log_info("embed: model %s found at %s", o.model, where);
     if (!o.model_name) {
