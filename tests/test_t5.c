@@ -1,5 +1,5 @@
 /* models/t5: the CPU T5 encoder against HF transformers T5EncoderModel run in float64 on tiny random-weight
- * encoders (tests/fixtures/t5/{relu,gelu}, made by tools/make_t5_golden.py): every hidden state, tokenizer
+ * encoders (tests/fixtures/t5/{relu,gelu,silu}, made by tools/make_t5_golden.py): every hidden state, tokenizer
  * ids (ProtT5 text form through spiece.model), both poolings, relative position buckets against the spec
  * tables, and damaged configs / missing tensors. */
 #include <math.h>
@@ -141,6 +141,11 @@ static void test_golden_gated_gelu(void **state) {
   check_model("gelu", 1, FC_T5_ACT_GELU_NEW);
 }
 
+static void test_golden_gated_silu(void **state) { /* Ankh3's feed_forward_proj */
+  (void)state;
+  check_model("silu", 1, FC_T5_ACT_SILU);
+}
+
 /* spec models.md 2.3.2 tables */
 static void test_buckets(void **state) {
   (void)state;
@@ -254,6 +259,7 @@ int main(void) {
       cmocka_unit_test(test_buckets),
       cmocka_unit_test(test_golden_relu),
       cmocka_unit_test(test_golden_gated_gelu),
+      cmocka_unit_test(test_golden_gated_silu),
       cmocka_unit_test(test_damaged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
