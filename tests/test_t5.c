@@ -1,7 +1,7 @@
 /* models/t5: the CPU T5 encoder against HF transformers T5EncoderModel run in float64 on tiny random-weight
- * encoders (tests/fixtures/t5/{relu,gelu}, made by tools/make_t5_golden.py): every hidden state, tokenizer
- * ids (ProtT5 text form through spiece.model), both poolings, relative position buckets against the spec
- * tables, and damaged configs / missing tensors. */
+ * encoders (tests/fixtures/t5/{relu,gelu,silu}, made by tools/make_t5_golden.py): every hidden state,
+ * tokenizer ids (ProtT5 text form through spiece.model), both poolings, relative position buckets against the
+ * spec tables, and damaged configs / missing tensors. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,6 +141,11 @@ static void test_golden_gated_gelu(void **state) {
   check_model("gelu", 1, FC_T5_ACT_GELU_NEW);
 }
 
+static void test_golden_gated_silu(void **state) { /* Ankh3's feed_forward_proj */
+  (void)state;
+  check_model("silu", 1, FC_T5_ACT_SILU);
+}
+
 /* spec models.md 2.3.2 tables */
 static void test_buckets(void **state) {
   (void)state;
@@ -250,7 +255,7 @@ static void test_damaged(void **state) {
 }
 
 /* "padding must not leak": a packed batch over the fixture's edge cases plus a > 1,024-residue sequence and
- * a repeat, in several orders, equals one-at-a-time (1e-5) for both poolings and both encoders. */
+ * a repeat, in several orders, equals one-at-a-time (1e-5) for both poolings and every encoder. */
 static void batch_equals_single(const char *model) {
   golden g;
   load_golden(model, &g);
@@ -324,11 +329,17 @@ static void test_batch_gated_gelu(void **state) {
   batch_equals_single("gelu");
 }
 
+static void test_batch_gated_silu(void **state) {
+  (void)state;
+  batch_equals_single("silu");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buckets),           cmocka_unit_test(test_golden_relu),
-      cmocka_unit_test(test_golden_gated_gelu), cmocka_unit_test(test_damaged),
-      cmocka_unit_test(test_batch_relu),        cmocka_unit_test(test_batch_gated_gelu),
+      cmocka_unit_test(test_golden_gated_gelu), cmocka_unit_test(test_golden_gated_silu),
+      cmocka_unit_test(test_damaged),           cmocka_unit_test(test_batch_relu),
+      cmocka_unit_test(test_batch_gated_gelu),  cmocka_unit_test(test_batch_gated_silu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

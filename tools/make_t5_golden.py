@@ -1,5 +1,7 @@
 # Makes tests/fixtures/t5/: tiny random T5 encoders (HF layout, fp32 safetensors) + HF float64 hidden states.
 # Needs torch+transformers (ran on the GPU machine's CPU: transformers 5.17, torch 2.11). Run: python3 tools/make_t5_golden.py OUTDIR
+# The silu fixture was made later on this machine's CPU (transformers 5.24, torch 2.15; relu's golden.bin came
+# out byte-identical to the committed one) and given relu's spiece.model.
 # Token ids: ProtT5 text form (U Z O B -> X, spaces) through tests/fixtures/tokenize/prott5/spiece.model (ids = 3 + index in R).
 import json,os,sys,numpy as np,torch
 from transformers import T5Config,T5EncoderModel

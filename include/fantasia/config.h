@@ -137,6 +137,7 @@ typedef struct {
   int only_lookup, only_embedding;
   long limit_execution;  /* 0 = no limit; limits the queries only, never the reference */
   char *reference;       /* OUR key: path of the reference store (SQLite file); CLI --reference */
+  char *models_dir;      /* OUR key embedding.models_dir: folder of model directories (fc_model_locate) */
   char *device;          /* as given ("cpu" default); "cuda*" accepted with a warning, runs on CPU */
   char *distance_metric; /* "cosine" | "euclidean" */
   long limit_per_entry;

@@ -98,10 +98,21 @@ size_t fc_esm2_batch_bytes(const fc_esm2 *m, size_t total_tokens, size_t max_tok
 typedef struct {
   const char *name;
   int64_t type_id;
-  const char *hf_id;
+  const char *hf_id;    /* the id FANTASIA loads (Hugging Face repo, or the esm SDK name for ESM3c) */
+  const char *hub_repo; /* the Hugging Face repository holding the published checkpoint */
 } fc_fantasia_model;
 /* By name (case-insensitive) or by the numeric id written as text ("3"); NULL when none matches. */
 const fc_fantasia_model *fc_fantasia_model_find(const char *name_or_id);
+
+/* Where a model's files are. `path` (a configured directory or file; NULL/"" = none) wins and must exist.
+ * Otherwise `name` is looked up in model folders: `models_dir` when given, else $FANTASIA_MODELS, then the
+ * Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
+ * ~/.cache/huggingface/hub). In each folder, for a FANTASIA name (ESM, Prot-T5, ...) or a hub id
+ * ("org/name"): <folder>/<org>/<name>, <folder>/<name>, <folder>/<Name as given>, and the hub cache
+ * layout <folder>/models--<org>--<name>/snapshots/<revision of refs/main, else the newest snapshot>.
+ * "kmer" is returned as is. *out is malloc'ed. FC_ENOTFOUND lists every place tried. */
+fc_status fc_model_locate(const char *name, const char *path, const char *models_dir, char **out,
+                          fc_error *err);
 
 /* ---- t5: T5 encoder family (ProtT5, ProstT5, Ankh, Ankh3; HF T5EncoderModel semantics), CPU float32 ----
  * A model directory in Hugging Face layout: config.json (d_model, d_kv, num_heads, d_ff, num_layers,

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
+#include "fantasia/models.h"
 #include "fantasia/pipeline.h"
 
 static void help(FILE *out) {
@@ -19,7 +21,11 @@ static void help(FILE *out) {
       "  -o, --output FILE       embeddings.h5 to write\n"
       "  -m, --model NAME|DIR    'kmer' (built-in k-mer composition baseline), or an ESM-2 or T5\n"
       "                          (ProtT5, ProstT5, Ankh; config.json model_type t5) model directory in\n"
-      "                          Hugging Face layout (config.json, tokenizer, weights) [kmer]\n"
+      "                          Hugging Face layout (config.json, tokenizer, weights), or a model name\n"
+      "                          (ESM, Prot-T5, Prost-T5, Ankh3-Large, ESM3c, or a hub id org/name)\n"
+      "                          found in --models-dir or the Hugging Face cache [kmer]\n"
+      "      --models-dir DIR    folder of model directories searched for a model name (default:\n"
+      "                          $FANTASIA_MODELS, then the Hugging Face cache ~/.cache/huggingface/hub)\n"
       "      --layers LIST       ESM-2 / T5: comma-separated FANTASIA layer indices, 0 = last hidden state,\n"
       "                          k = hidden_states[-(k+1)] [0]\n"
       "      --model-name NAME   ESM-2 / T5: group name written as type_<NAME> [ESM / T5]\n"
@@ -60,10 +66,11 @@ int fc_cmd_embed(int argc, char **argv) {
                                        {"layers", required_argument, 0, 'Y'},
                                        {"model-name", required_argument, 0, 'n'},
                                        {"pooling", required_argument, 0, 'P'},
+                                       {"models-dir", required_argument, 0, 'M'},
                                        {"batch-tokens", required_argument, 0, 'B'},
-                                       {"max-memory", required_argument, 0, 'M'},
+                                       {"max-memory", required_argument, 0, 'R'},
                                        {0, 0, 0, 0}};
-  const char *input = NULL, *output = NULL;
+  const char *input = NULL, *output = NULL, *models_dir = NULL;
   fc_embed_opts o;
   memset(&o, 0, sizeof o);
   o.model = "kmer";
@@ -134,13 +141,16 @@ int fc_cmd_embed(int argc, char **argv) {
       if (fc_cli_long("embed", "--batch-tokens", optarg, 1, LONG_MAX, &v)) return 2;
       o.batch_tokens = (size_t)v;
       break;
-    case 'M': {
+    case 'R': {
       fc_error e;
       fc_error_clear(&e);
       if (fc_parse_bytes(optarg, &o.max_memory, &e) != FC_OK)
         return fc_cli_usage_error("embed", "--max-memory: %s", e.msg);
       break;
     }
+    case 'M':
+      models_dir = optarg;
+      break;
     case 'F':
       o.failed_tsv = optarg;
       break;
@@ -165,7 +175,21 @@ int fc_cmd_embed(int argc, char **argv) {
   fc_error err;
   fc_error_clear(&err);
   size_t done = 0, failed = 0;
+  /* a name that is not a path is looked up in the model folders (and becomes the group name) */
+  char *where = NULL;
+  int pathlike = o.model[0] == '/' || o.model[0] == '.' || o.model[0] == '~' || fc_file_exists(o.model);
+  if (strcasecmp(o.model, "kmer") && !pathlike) {
+    if (fc_model_locate(o.model, NULL, models_dir, &where, &err) != FC_OK) return fc_cli_fail(&err);
+    fc_log_info("embed: model %s found at %s", o.model, where);
+    if (!o.model_name) {
+      const fc_fantasia_model *fm = fc_fantasia_model_find(o.model);
+      const char *base = strrchr(o.model, '/'); /* a hub id org/name: the group is type_<name> */
+      o.model_name = fm ? fm->name : base ? base + 1 : o.model;
+    }
+    o.model = where;
+  }
   fc_status st = fc_embed_fasta(input, output, &o, &done, &failed, &err);
+  free(where);
   if (st != FC_OK) return fc_cli_fail(&err);
   fc_log_info("embed: %zu sequences embedded into %s, %zu could not be processed", done, output, failed);
   return 0;

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "fantasia/config.h"
 #include "fantasia/go.h"
+#include "fantasia/models.h"
 #include "fantasia/pipeline.h"
 
 static void help(FILE *out) {
@@ -161,18 +162,9 @@ int fc_cmd_run(int argc, char **argv) {
     for (size_t i = 0; i < c->n_models && st == FC_OK; i++) {
       const fc_model_cfg *m = &c->models[i];
       if (!m->enabled) continue;
-      const char *kind = m->path ? m->path : m->name;
-      char *cfgjson = m->path ? fc_path_join(m->path, "config.json") : NULL;
-      int is_dir_model = cfgjson && fc_file_exists(cfgjson);
-      free(cfgjson);
-      if (!is_dir_model && strcasecmp(kind, "kmer") != 0) {
-        st = fc_error_set(
-            &err, FC_EUNSUPPORTED,
-            "model '%s': 'path' must be the built-in 'kmer' or a model directory with a "
-            "config.json (ESM-2); use only_lookup with embeddings computed by FANTASIA otherwise",
-            m->name);
-        break;
-      }
+      char *where = NULL;
+      if ((st = fc_model_locate(m->name, m->path, c->models_dir, &where, &err)) != FC_OK) break;
+      int is_dir_model = strcasecmp(where, "kmer") != 0;
       for (size_t l = 0; l < m->n_layers && !is_dir_model; l++)
         if (m->layers[l] != 0) {
           st = fc_error_set(&err, FC_EINVAL,
@@ -180,10 +172,13 @@ int fc_cmd_run(int argc, char **argv) {
                             m->layers[l]);
           break;
         }
-      if (st != FC_OK) break;
+      if (st != FC_OK) {
+        free(where);
+        break;
+      }
       fc_embed_opts eo;
       memset(&eo, 0, sizeof eo);
-      eo.model = is_dir_model ? m->path : "kmer";
+      eo.model = is_dir_model ? where : "kmer";
       if (is_dir_model) {
         eo.model_name = m->name;
         eo.layers = m->layers;
@@ -206,6 +201,7 @@ int fc_cmd_run(int argc, char **argv) {
       size_t done = 0, nfail = 0;
       st = fc_embed_fasta(c->input, h5, &eo, &done, &nfail, &err);
       free(failed);
+      free(where);
       if (st == FC_OK)
         fc_log_info("run: stage A: %zu sequences embedded (%s), %zu failed", done, m->name, nfail);
     }

@@ -587,6 +587,7 @@ static const char *const KNOWN[] = {
     "embedding.max_sequence_length",
     "embedding.batch_tokens",
     "embedding.max_memory",
+    "embedding.models_dir",
     "embedding.distance_metric",
     "embedding.types",
     "embedding.models",
@@ -909,6 +910,10 @@ static fc_status load_typed(ctx *C, fc_run_config *c) {
   if ((st = expand_in_place(C, &c->base_directory))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "reference", "reference"), &w, NULL, &c->reference))) return st;
   if ((st = expand_in_place(C, &c->reference))) return st;
+  if ((st = node_str_k(C, PICK(C, &w, "embedding.models_dir", "embedding.models_dir"), &w, NULL,
+                       &c->models_dir)))
+    return st;
+  if ((st = expand_in_place(C, &c->models_dir))) return st;
   if ((st = node_str_k(C, PICK(C, &w, "ontology", "ontology"), &w, NULL, &c->ontology))) return st;
   if ((st = expand_in_place(C, &c->ontology))) return st;
   /* modes */
@@ -1135,6 +1140,7 @@ void fc_config_free(fc_run_config *c) {
   free(c->log_path);
   free(c->experiment_path);
   free(c->reference);
+  free(c->models_dir);
   free(c->device);
   free(c->max_memory);
   free(c->distance_metric);
