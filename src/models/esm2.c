@@ -277,10 +277,15 @@ static void esm2_emit(const fc_esm2 *m, const esm2_sink *sk, size_t s, const flo
   }
 }
 
-/* Scratch floats for a packed batch (esm2_run's allocations). */
+/* Scratch of a packed batch: x, h, q, k, v, o [N, H], f [N, F] and one attention block, each rounded up to
+ * 16 floats (64 bytes), in ONE allocation: a single large block is mmapped by glibc and handed back to the
+ * system on free, so a run of batches of varying sizes does not fragment the heap beyond the budget. */
+static size_t r16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
 static size_t esm2_scratch_floats(const fc_esm2_config *c, size_t N, size_t Tmax) {
   size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
-  return N * (6 * H + F) + fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK);
+  return 6 * r16(N * H) + r16(N * F) + r16(fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK));
 }
 
 size_t fc_esm2_batch_bytes(const fc_esm2 *m, size_t total_tokens, size_t max_tokens) {
@@ -317,18 +322,16 @@ static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *of
                  ? fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>")
                  : fc_error_set(err, FC_EINVAL, "esm2: sequence %zu of the batch: every token is <mask>", i);
   }
-  float *x = fc_aligned_alloc(N * H * sizeof *x), *h = fc_aligned_alloc(N * H * sizeof *h),
-        *q = fc_aligned_alloc(N * H * sizeof *q), *k = fc_aligned_alloc(N * H * sizeof *k),
-        *v = fc_aligned_alloc(N * H * sizeof *v), *o = fc_aligned_alloc(N * H * sizeof *o),
-        *f = fc_aligned_alloc(N * F * sizeof *f),
-        *work = fc_aligned_alloc(fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK) * sizeof *work);
+  float *slab = fc_aligned_alloc(esm2_scratch_floats(c, N, Tmax) * sizeof *slab);
   fc_status st = FC_OK;
-  if (!x || !h || !q || !k || !v || !o || !f || !work) {
+  if (!slab) {
     st = n == 1 ? fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", N)
                 : fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a batch of %zu sequences, %zu tokens",
                                n, N);
     goto out;
   }
+  float *x = slab, *h = x + r16(N * H), *q = h + r16(N * H), *k = q + r16(N * H), *v = k + r16(N * H),
+        *o = v + r16(N * H), *f = o + r16(N * H), *work = f + r16(N * F);
   for (size_t t = 0; t < N; t++) {
     if (c->token_dropout && ids[t] == c->mask_token_id)
       memset(x + t * H, 0, H * sizeof *x);
@@ -376,9 +379,7 @@ static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *of
     esm2_emit(m, sk, l + 1, x, off, T, n);
   }
 out:
-  fc_aligned_free(x);
-  fc_aligned_free(h), fc_aligned_free(q), fc_aligned_free(k), fc_aligned_free(v), fc_aligned_free(o);
-  fc_aligned_free(f), fc_aligned_free(work);
+  fc_aligned_free(slab);
   return st;
 }
 

@@ -274,10 +274,16 @@ static void t5_emit(const fc_t5 *m, const t5_sink *sk, size_t s, const float *x,
   }
 }
 
+/* Scratch of a packed batch: x, h [N, d], q, k, v, o [N, I], f (and g, gated) [N, F] and the attention
+ * block, each rounded up to 16 floats, in ONE allocation (glibc mmaps a large block and returns it on
+ * free, so batches of varying sizes do not fragment the heap). */
+static size_t r16(size_t n) {
+  return (n + 15) & ~(size_t)15;
+}
 static size_t t5_scratch_floats(const fc_t5_config *c, size_t N, size_t Tmax) {
   size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, I = (size_t)c->num_heads * (size_t)c->d_kv;
-  return N * (2 * d + 4 * I + (c->gated ? 2 : 1) * F) +
-         fc_attention_relbias_work(Tmax, (size_t)c->num_heads, FC_ATTENTION_BLOCK);
+  return 2 * r16(N * d) + 4 * r16(N * I) + (c->gated ? 2 : 1) * r16(N * F) +
+         r16(fc_attention_relbias_work(Tmax, (size_t)c->num_heads, FC_ATTENTION_BLOCK));
 }
 
 size_t fc_t5_batch_bytes(const fc_t5 *m, size_t total_tokens, size_t max_tokens) {
@@ -307,18 +313,17 @@ static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, c
                                      "the vocabulary (%d)",
                                      i, (int)ids[t], t - off[i], c->vocab_size);
   }
-  float *x = fc_aligned_alloc(N * d * sizeof *x), *h = fc_aligned_alloc(N * d * sizeof *h),
-        *q = fc_aligned_alloc(N * I * sizeof *q), *k = fc_aligned_alloc(N * I * sizeof *k),
-        *v = fc_aligned_alloc(N * I * sizeof *v), *o = fc_aligned_alloc(N * I * sizeof *o),
-        *f = fc_aligned_alloc(N * F * sizeof *f), *g = c->gated ? fc_aligned_alloc(N * F * sizeof *g) : NULL,
-        *work = fc_aligned_alloc(fc_attention_relbias_work(Tmax, heads, FC_ATTENTION_BLOCK) * sizeof *work);
+  float *slab = fc_aligned_alloc(t5_scratch_floats(c, N, Tmax) * sizeof *slab);
   fc_status st = FC_OK;
-  if (!x || !h || !q || !k || !v || !o || !f || (c->gated && !g) || !work) {
+  if (!slab) {
     st = n == 1 ? fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", N)
                 : fc_error_set(err, FC_ENOMEM, "t5: out of memory for a batch of %zu sequences, %zu tokens",
                                n, N);
     goto out;
   }
+  float *x = slab, *h = x + r16(N * d), *q = h + r16(N * d), *k = q + r16(N * I), *v = k + r16(N * I),
+        *o = v + r16(N * I), *f = o + r16(N * I), *g = c->gated ? f + r16(N * F) : NULL,
+        *work = f + (c->gated ? 2 : 1) * r16(N * F);
   for (size_t t = 0; t < N; t++)
     memcpy(x + t * d, m->emb + (size_t)ids[t] * d, d * sizeof *x);
   t5_emit(m, sk, 0, x, off, n);
@@ -351,8 +356,7 @@ static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, c
     t5_emit(m, sk, l + 1, x, off, n);
   }
 out:
-  fc_aligned_free(x), fc_aligned_free(h), fc_aligned_free(q), fc_aligned_free(k), fc_aligned_free(v);
-  fc_aligned_free(o), fc_aligned_free(f), fc_aligned_free(g), fc_aligned_free(work);
+  fc_aligned_free(slab);
   return st;
 }
 
