@@ -87,15 +87,40 @@ static inline float act1(fc_act act, float x) {
   }
 }
 
+/* one loop per activation (the switch outside), so the compiler can vectorise the simple ones */
+#define FC_PER_ACT(LOOP)                                                                                     \
+  switch (act) {                                                                                             \
+  case FC_ACT_RELU:                                                                                          \
+    LOOP(FC_ACT_RELU);                                                                                       \
+    break;                                                                                                   \
+  case FC_ACT_GELU_ERF:                                                                                      \
+    LOOP(FC_ACT_GELU_ERF);                                                                                   \
+    break;                                                                                                   \
+  case FC_ACT_GELU_TANH:                                                                                     \
+    LOOP(FC_ACT_GELU_TANH);                                                                                  \
+    break;                                                                                                   \
+  case FC_ACT_SILU:                                                                                          \
+    LOOP(FC_ACT_SILU);                                                                                       \
+    break;                                                                                                   \
+  default:                                                                                                   \
+    LOOP(FC_ACT_IDENTITY);                                                                                   \
+  }
+
 static void act_s(fc_act act, float *x, size_t n) {
   if (act == FC_ACT_IDENTITY) return;
-  for (size_t i = 0; i < n; i++)
-    x[i] = act1(act, x[i]);
+#define ACT_LOOP(A)                                                                                          \
+  for (size_t i = 0; i < n; i++)                                                                             \
+  x[i] = act1(A, x[i])
+  FC_PER_ACT(ACT_LOOP)
+#undef ACT_LOOP
 }
 
 static void gated_s(fc_act act, const float *g, const float *u, float *out, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    out[i] = act1(act, g[i]) * u[i];
+#define GATED_LOOP(A)                                                                                        \
+  for (size_t i = 0; i < n; i++)                                                                             \
+  out[i] = act1(A, g[i]) * u[i]
+  FC_PER_ACT(GATED_LOOP)
+#undef GATED_LOOP
 }
 
 static void mul_s(float *x, const float *y, size_t n) {
