@@ -2,6 +2,7 @@
  * function carries target("avx2,fma"), so a baseline (-march=x86-64) build contains it; dispatch.c calls
  * it only when the CPU reports avx2 and fma. */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "simd.h"
@@ -41,9 +42,34 @@ typedef __m256i VI;
 #define VDSUB _mm256_sub_pd
 #define VDMUL _mm256_mul_pd
 #define VDFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
-#define VDST(p, v) _mm256_storeu_pd(p, v)
 #define VCVT_LO(v) _mm256_cvtps_pd(_mm256_castps256_ps128(v))
 #define VCVT_HI(v) _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))
 #define VFROMD(lo, hi) _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo))
+
+/* lanes < n of p (n < 8; the rest `fill`), and the store of lanes < n: no access past p + n */
+FC_T static inline __m256i maskn_avx2(size_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+FC_T static inline __m256 ldn_avx2(const float *p, size_t n, float fill) {
+  __m256i m = maskn_avx2(n);
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+FC_T static inline void stn_avx2(float *p, __m256 v, size_t n) {
+  _mm256_maskstore_ps(p, maskn_avx2(n), v);
+}
+FC_T static inline float hmax_avx2(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+FC_T static inline double hsum_d_avx2(__m256d v) {
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+#define VLDN ldn_avx2
+#define VSTN stn_avx2
+#define VHMAX hmax_avx2
+#define VDHSUM hsum_d_avx2
 
 #include "simd_impl.h"

@@ -3,6 +3,7 @@
  * integer forms). Every function carries target("avx512f"); dispatch.c calls it only when the CPU and OS
  * report avx512f. */
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "simd.h"
@@ -42,11 +43,16 @@ typedef __m512i VI;
 #define VDSUB _mm512_sub_pd
 #define VDMUL _mm512_mul_pd
 #define VDFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
-#define VDST(p, v) _mm512_storeu_pd(p, v)
 #define VCVT_LO(v) _mm512_cvtps_pd(_mm512_castps512_ps256(v))
 #define VCVT_HI(v) _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
 #define VFROMD(lo, hi)                                                                                       \
   _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo))),         \
                                       _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1))
+
+/* lanes < n of p (n < 16; the rest `fill`), and the store of lanes < n: no access past p + n */
+#define VLDN(p, n, fill) _mm512_mask_loadu_ps(_mm512_set1_ps(fill), (__mmask16)((1u << (n)) - 1u), p)
+#define VSTN(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1u), v)
+#define VHMAX _mm512_reduce_max_ps
+#define VDHSUM _mm512_reduce_add_pd
 
 #include "simd_impl.h"

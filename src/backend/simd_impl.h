@@ -10,8 +10,13 @@
  * error below 1.2e-7 for every z ≥ 0. tanh is never formed: 0.5(1 + tanh u) = sigmoid(2u) and
  * sigmoid(z) = 1/(1+e^−z) (z ≥ 0) or e^z/(1+e^z) (z < 0), which have no cancellation.
  *
- * Tails: elementwise kernels run the last partial vector through the same vector code on a padded copy,
- * so an element's value never depends on where a thread's range starts or ends. */
+ * Tails: the last partial vector goes through the same vector code via masked loads / stores (VLDN,
+ * VSTN), so an element's value never depends on where a thread's range starts or ends.
+ *
+ * No local arrays in these functions: with the wider target GCC raises a local array's alignment to the
+ * vector width and then uses aligned moves on it, but AddressSanitizer's stack frames only guarantee 32
+ * bytes, so an AVX-512 ASan build faults (seen with GCC 13). Tails use masked loads, reductions stay in
+ * registers, and rotary's angle tables live on the heap. */
 
 #define FC_CAT2(a, b) a##b
 #define FC_CAT(a, b) FC_CAT2(a, b)
@@ -85,12 +90,7 @@ FC_T static inline V K(vact)(fc_act act, V x) {
     size_t i = 0;                                                                                            \
     for (; i + W <= n; i += W)                                                                               \
       VST(x + i, K(vact)(ACT, VLD(x + i)));                                                                  \
-    if (i < n) {                                                                                             \
-      float buf[W] = {0};                                                                                    \
-      memcpy(buf, x + i, (n - i) * sizeof *buf);                                                             \
-      VST(buf, K(vact)(ACT, VLD(buf)));                                                                      \
-      memcpy(x + i, buf, (n - i) * sizeof *buf);                                                             \
-    }                                                                                                        \
+    if (i < n) VSTN(x + i, K(vact)(ACT, VLDN(x + i, n - i, 0.0f)), n - i);                                   \
   } while (0)
 
 FC_T static void K(act_v)(fc_act act, float *x, size_t n) {
@@ -117,13 +117,7 @@ FC_T static void K(act_v)(fc_act act, float *x, size_t n) {
     size_t i = 0;                                                                                            \
     for (; i + W <= n; i += W)                                                                               \
       VST(out + i, VMUL(K(vact)(ACT, VLD(g + i)), VLD(u + i)));                                              \
-    if (i < n) {                                                                                             \
-      float bg[W] = {0}, bu[W] = {0};                                                                        \
-      memcpy(bg, g + i, (n - i) * sizeof *bg);                                                               \
-      memcpy(bu, u + i, (n - i) * sizeof *bu);                                                               \
-      VST(bg, VMUL(K(vact)(ACT, VLD(bg)), VLD(bu)));                                                         \
-      memcpy(out + i, bg, (n - i) * sizeof *bg);                                                             \
-    }                                                                                                        \
+    if (i < n) VSTN(out + i, VMUL(K(vact)(ACT, VLDN(g + i, n - i, 0.0f)), VLDN(u + i, n - i, 0.0f)), n - i); \
   } while (0)
 
 FC_T static void K(gated_v)(fc_act act, const float *g, const float *u, float *out, size_t n) {
@@ -159,22 +153,7 @@ FC_T static void K(add_scaled_v)(float *x, const float *y, float s, size_t n) {
   size_t i = 0;
   for (; i + W <= n; i += W)
     VST(x + i, VFMA(sv, VLD(y + i), VLD(x + i)));
-  if (i < n) {
-    float bx[W] = {0}, by[W] = {0};
-    memcpy(bx, x + i, (n - i) * sizeof *bx);
-    memcpy(by, y + i, (n - i) * sizeof *by);
-    VST(bx, VFMA(sv, VLD(by), VLD(bx)));
-    memcpy(x + i, bx, (n - i) * sizeof *bx);
-  }
-}
-
-/* Σ of the lanes of a double vector, in lane order */
-FC_T static inline double K(hsum_d)(VD v) {
-  double t[W / 2], s = 0;
-  VDST(t, v);
-  for (int l = 0; l < W / 2; l++)
-    s += t[l];
-  return s;
+  if (i < n) VSTN(x + i, VFMA(sv, VLDN(y + i, n - i, 0.0f), VLDN(x + i, n - i, 0.0f)), n - i);
 }
 
 FC_T static void K(layernorm_v)(const float *x, size_t rows, size_t dim, const float *w, const float *b,
@@ -189,7 +168,7 @@ FC_T static void K(layernorm_v)(const float *x, size_t rows, size_t dim, const f
       a0 = VDADD(a0, VCVT_LO(v));
       a1 = VDADD(a1, VCVT_HI(v));
     }
-    double s = K(hsum_d)(VDADD(a0, a1));
+    double s = VDHSUM(VDADD(a0, a1));
     for (; j < dim; j++)
       s += xr[j];
     double mean = dim ? s / (double)dim : 0;
@@ -201,7 +180,7 @@ FC_T static void K(layernorm_v)(const float *x, size_t rows, size_t dim, const f
       a0 = VDFMA(d0, d0, a0);
       a1 = VDFMA(d1, d1, a1);
     }
-    double s2 = K(hsum_d)(VDADD(a0, a1));
+    double s2 = VDHSUM(VDADD(a0, a1));
     for (; j < dim; j++) {
       double d = xr[j] - mean;
       s2 += d * d;
@@ -246,7 +225,7 @@ FC_T static void K(rmsnorm_v)(const float *x, size_t rows, size_t dim, const flo
       a0 = VDFMA(d0, d0, a0);
       a1 = VDFMA(d1, d1, a1);
     }
-    double s = K(hsum_d)(VDADD(a0, a1));
+    double s = VDHSUM(VDADD(a0, a1));
     for (; j < dim; j++)
       s += (double)xr[j] * xr[j];
     double inv = 1.0 / sqrt(s / (double)dim + (double)eps);
@@ -282,14 +261,9 @@ FC_T static void K(softmax_v)(float *x, size_t rows, size_t cols) {
     V m = SET1(-INFINITY);
     for (; j < body; j += W)
       m = VMAX(m, VLD(v + j));
-    float buf[W];
-    for (int l = 0; l < W; l++)
-      buf[l] = (size_t)l < tail ? v[body + l] : -INFINITY;
-    m = VMAX(m, VLD(buf));
-    float ml[W], mx = -INFINITY;
-    VST(ml, m);
-    for (int l = 0; l < W; l++)
-      mx = ml[l] > mx ? ml[l] : mx;
+    V vt = VLDN(v + body, tail, -INFINITY); /* the tail, padded with −inf */
+    m = VMAX(m, vt);
+    float mx = VHMAX(m);
     if (mx == -INFINITY) {
       memset(v, 0, cols * sizeof *v);
       continue;
@@ -302,12 +276,11 @@ FC_T static void K(softmax_v)(float *x, size_t rows, size_t cols) {
       a0 = VDADD(a0, VCVT_LO(e));
       a1 = VDADD(a1, VCVT_HI(e));
     }
-    V e = K(expdiff)(VLD(buf), mv); /* padding is −inf: contributes 0 */
-    VST(buf, e);
+    V e = K(expdiff)(vt, mv); /* padding is −inf: contributes 0 */
+    VSTN(v + body, e, tail);
     a0 = VDADD(a0, VCVT_LO(e));
     a1 = VDADD(a1, VCVT_HI(e));
-    memcpy(v + body, buf, tail * sizeof *v);
-    float inv = (float)(1.0 / K(hsum_d)(VDADD(a0, a1)));
+    float inv = (float)(1.0 / VDHSUM(VDADD(a0, a1)));
     V iv = SET1(inv);
     for (j = 0; j < body; j += W)
       VST(v + j, VMUL(VLD(v + j), iv));
@@ -319,7 +292,11 @@ FC_T static void K(softmax_v)(float *x, size_t rows, size_t cols) {
 FC_T static void K(rotary_v)(float *x, size_t p0, size_t p1, size_t heads, size_t hd, size_t ld,
                              const float *inv_freq) {
   size_t h2 = hd / 2;
-  float c[FC_ROTARY_MAX_HALF], s[FC_ROTARY_MAX_HALF];
+  float *c = malloc(2 * (h2 ? h2 : 1) * sizeof *c), *s = c + h2; /* heap: see "No local arrays" above */
+  if (!c) {
+    fc_simd_kernels_scalar.rotary(x, p0, p1, heads, hd, ld, inv_freq);
+    return;
+  }
   for (size_t p = p0; p < p1; p++) {
     fc_rotary_angles(p, inv_freq, h2, c, s);
     for (size_t h = 0; h < heads; h++) {
@@ -337,6 +314,7 @@ FC_T static void K(rotary_v)(float *x, size_t p0, size_t p1, size_t heads, size_
       }
     }
   }
+  free(c);
 }
 
 const fc_simd_kernels K(fc_simd_kernels) = {K(layernorm_v), K(rmsnorm_v), K(softmax_v),    K(act_v),
