@@ -10,7 +10,7 @@
  * (function-level target attributes, no -march needed) and picked at run time from the CPU's features.
  * The environment variable FC_SIMD=scalar|avx2|avx512 (read on every call) caps the level, for tests and
  * benchmarks; a level the CPU lacks falls back to the best one it has. Large calls (see
- * FC_BACKEND_PAR_MIN) split rows / elements over up to fc_num_threads() POSIX threads (FANTASIA_THREADS),
+ * FC_BACKEND_PAR_MIN_*) split rows / elements over up to fc_num_threads() POSIX threads (FANTASIA_THREADS),
  * created per call and joined before return; each row or element is computed by exactly the same code
  * whatever the split, so results are bit-identical for every thread count. Callers that already run
  * in parallel should set FANTASIA_THREADS=1 or keep calls small.
@@ -125,9 +125,13 @@ fc_simd fc_simd_active(void);
 /* "scalar", "avx2", "avx512" (static string). */
 const char *fc_simd_name(fc_simd level);
 
-/* Work (floats touched) below which a call stays on the calling thread; each extra thread gets at least
- * this much. */
-#define FC_BACKEND_PAR_MIN ((size_t)1 << 16)
+/* Floats per thread below which a call is not split further (so a call smaller than twice this stays on
+ * the calling thread), by kernel cost: threads are created per call (tens of µs each), so each must get
+ * a few hundred µs of work. The environment variable FC_PAR_MIN (floats, > 0) overrides all three, for
+ * tests and benchmarks. */
+#define FC_BACKEND_PAR_MIN_HEAVY ((size_t)1 << 17) /* gelu, silu, gated with those, softmax */
+#define FC_BACKEND_PAR_MIN_NORM ((size_t)1 << 18)  /* layernorm, rmsnorm, rotary */
+#define FC_BACKEND_PAR_MIN_LIGHT ((size_t)1 << 20) /* relu, mul, add_scaled: bandwidth-bound */
 
 #ifdef __cplusplus
 }

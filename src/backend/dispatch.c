@@ -73,12 +73,21 @@ static void *range_main(void *p) {
   return NULL;
 }
 
+/* Floats per thread below which a call is not split further: the kernel's class minimum
+ * (FC_BACKEND_PAR_MIN_*), or FC_PAR_MIN from the environment when set (tests use it to force splits). */
+static size_t par_min(size_t class_min) {
+  const char *e = getenv("FC_PAR_MIN");
+  long v = e ? atol(e) : 0;
+  return v > 0 ? (size_t)v : class_min;
+}
+
 /* Runs fn over [0, n) items of `per_item` floats each: on the calling thread alone when the work is small,
- * else over up to fc_num_threads() threads, each with at least FC_BACKEND_PAR_MIN floats; ranges start at
+ * else over up to fc_num_threads() threads, each with at least par_min(class_min) floats; ranges start at
  * multiples of `align` items. A thread that cannot be created runs its range on the caller instead. */
-static void par_for(size_t n, size_t per_item, size_t align, range_fn fn, const void *args) {
+static void par_for(size_t n, size_t per_item, size_t align, size_t class_min, range_fn fn,
+                    const void *args) {
   const fc_simd_kernels *k = kernels();
-  size_t work = n * (per_item ? per_item : 1), nt = work / FC_BACKEND_PAR_MIN;
+  size_t work = n * (per_item ? per_item : 1), nt = work / par_min(class_min);
   if (nt > 1) {
     size_t cores = (size_t)fc_num_threads();
     if (nt > cores) nt = cores;
@@ -129,7 +138,7 @@ static void layernorm_rows(const void *p, const fc_simd_kernels *k, size_t lo, s
 void fc_layernorm(const float *x, size_t rows, size_t dim, const float *w, const float *b, float eps,
                   float *out) {
   norm_args a = {x, w, b, out, dim, eps};
-  par_for(rows, dim, 1, layernorm_rows, &a);
+  par_for(rows, dim, 1, FC_BACKEND_PAR_MIN_NORM, layernorm_rows, &a);
 }
 
 static void rmsnorm_rows(const void *p, const fc_simd_kernels *k, size_t lo, size_t hi) {
@@ -139,7 +148,7 @@ static void rmsnorm_rows(const void *p, const fc_simd_kernels *k, size_t lo, siz
 
 void fc_rmsnorm(const float *x, size_t rows, size_t dim, const float *w, float eps, float *out) {
   norm_args a = {x, w, NULL, out, dim, eps};
-  par_for(rows, dim, 1, rmsnorm_rows, &a);
+  par_for(rows, dim, 1, FC_BACKEND_PAR_MIN_NORM, rmsnorm_rows, &a);
 }
 
 typedef struct {
@@ -154,7 +163,7 @@ static void softmax_range(const void *p, const fc_simd_kernels *k, size_t lo, si
 
 void fc_softmax_rows(float *x, size_t rows, size_t cols) {
   softmax_args a = {x, cols};
-  par_for(rows, cols, 1, softmax_range, &a);
+  par_for(rows, cols, 1, FC_BACKEND_PAR_MIN_HEAVY, softmax_range, &a);
 }
 
 /* ---- elementwise kernels ---- */
@@ -174,7 +183,7 @@ static void act_range(const void *p, const fc_simd_kernels *k, size_t lo, size_t
 void fc_act_apply(fc_act act, float *x, size_t n) {
   if (act == FC_ACT_IDENTITY) return;
   elem_args a = {act, x, NULL, 0};
-  par_for(n, 1, 64, act_range, &a);
+  par_for(n, 1, 64, act == FC_ACT_RELU ? FC_BACKEND_PAR_MIN_LIGHT : FC_BACKEND_PAR_MIN_HEAVY, act_range, &a);
 }
 
 void fc_gelu_erf(float *x, size_t n) {
@@ -197,7 +206,7 @@ static void mul_range(const void *p, const fc_simd_kernels *k, size_t lo, size_t
 
 void fc_mul(float *x, const float *y, size_t n) {
   elem_args a = {FC_ACT_IDENTITY, x, y, 0};
-  par_for(n, 1, 64, mul_range, &a);
+  par_for(n, 1, 64, FC_BACKEND_PAR_MIN_LIGHT, mul_range, &a);
 }
 
 static void add_scaled_range(const void *p, const fc_simd_kernels *k, size_t lo, size_t hi) {
@@ -207,7 +216,7 @@ static void add_scaled_range(const void *p, const fc_simd_kernels *k, size_t lo,
 
 void fc_add_scaled(float *x, const float *y, float s, size_t n) {
   elem_args a = {FC_ACT_IDENTITY, x, y, s};
-  par_for(n, 1, 64, add_scaled_range, &a);
+  par_for(n, 1, 64, FC_BACKEND_PAR_MIN_LIGHT, add_scaled_range, &a);
 }
 
 typedef struct {
@@ -231,7 +240,9 @@ void fc_gated(fc_act act, const float *g, size_t ldg, const float *u, size_t ldu
               float *out, size_t ldo) {
   if (!rows || !cols) return;
   gated_args a = {act, g, u, out, ldg, ldu, ldo, cols};
-  par_for(rows, cols, 1, gated_range, &a);
+  par_for(rows, cols, 1,
+          act == FC_ACT_RELU || act == FC_ACT_IDENTITY ? FC_BACKEND_PAR_MIN_LIGHT : FC_BACKEND_PAR_MIN_HEAVY,
+          gated_range, &a);
 }
 
 /* ---- rotary ---- */
@@ -253,5 +264,6 @@ void fc_rotary(float *x, size_t T, size_t heads, size_t hd, size_t ld, const flo
     return;
   }
   rotary_args a = {x, heads, hd, ld, inv_freq};
-  par_for(T, heads * hd + hd, 1, rotary_range, &a); /* + hd: the per-position cos/sin */
+  par_for(T, heads * hd + hd, 1, FC_BACKEND_PAR_MIN_NORM, rotary_range,
+          &a); /* + hd: the per-position cos/sin */
 }
