@@ -258,8 +258,8 @@ static void test_bad_input(void **state) {
 }
 
 /* Writes a safetensors file from the fixture's tensors, with `drop` left out, `reshape` given one row less,
- * into a fresh directory (config.json n_heads 2); returns the directory. */
-static char *rewrite(const char *drop, const char *reshape) {
+ * every tensor in F16 when f16, into a fresh directory (config.json n_heads 2); returns the directory. */
+static char *rewrite_as(const char *drop, const char *reshape, int f16) {
   char *src = fx("data/weights/esmc_tiny.pth");
   fc_weights *w = NULL;
   fc_error err = {0};
@@ -279,14 +279,25 @@ static char *rewrite(const char *drop, const char *reshape) {
       sh0--;
     }
     cJSON *e = cJSON_AddObjectToObject(hdr, t->name);
-    cJSON_AddStringToObject(e, "dtype", fc_tensor_dtype_name(t->dtype));
+    cJSON_AddStringToObject(e, "dtype", f16 ? "F16" : fc_tensor_dtype_name(t->dtype));
     cJSON *sh = cJSON_AddArrayToObject(e, "shape");
     for (int d = 0; d < t->ndim; d++)
       cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)(d ? t->shape[d] : sh0)));
     cJSON *of = cJSON_AddArrayToObject(e, "data_offsets");
     cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
+    if (f16) { /* the fixture's values are bf16-exact, hence f16-exact in f16's range */
+      float *tmp = malloc(t->numel * sizeof *tmp);
+      assert_int_equal(fc_tensor_to_f32(t, tmp, &err), FC_OK);
+      nb = t->numel * 2;
+      for (size_t k = 0; k < t->numel; k++) {
+        uint16_t hv = fc_f32_to_f16(tmp[k]);
+        memcpy(data + off + 2 * k, &hv, 2);
+      }
+      free(tmp);
+    } else {
+      memcpy(data + off, t->data, nb);
+    }
     cJSON_AddItemToArray(of, cJSON_CreateNumber((double)(off + nb)));
-    memcpy(data + off, t->data, nb);
     off += nb;
   }
   char *js = cJSON_PrintUnformatted(hdr);
@@ -312,6 +323,9 @@ static char *rewrite(const char *drop, const char *reshape) {
   cJSON_Delete(hdr);
   free(src);
   return dir;
+}
+static char *rewrite(const char *drop, const char *reshape) {
+  return rewrite_as(drop, reshape, 0);
 }
 static void rm_dir(char *d) {
   char *p = fc_sprintf("%s/tiny.safetensors", d);
@@ -342,6 +356,14 @@ static void test_damaged(void **state) {
   assert_memory_equal(va, vb, sizeof va);
   fc_esmc_close(a);
   fc_esmc_close(b);
+  {
+    golden g;
+    load_golden(&g);
+    char *h = rewrite_as(NULL, NULL, 1);
+    check_model(h, &g); /* f16 storage: the same golden */
+    rm_dir(h);
+    free_golden(&g);
+  }
   /* explicit head count overriding the config: 1 head of 24 opens (another model), 5 does not divide */
   assert_int_equal(fc_esmc_open_heads(d, 1, &m, &err), FC_OK);
   assert_int_equal(fc_esmc_get_config(m)->n_heads, 1);
