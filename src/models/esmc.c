@@ -516,6 +516,7 @@ fc_status fc_esmc_embed_batch(const fc_esmc *m, const char *const *seqs, const s
     size_t len = lens ? lens[i] : seqs[i] ? strlen(seqs[i]) : 0;
     if (len == 0) return fc_error_set(err, FC_EINVAL, "esmc: sequence %zu of the batch is empty", i);
   }
+  if (n_idx == 0) return FC_OK;
   size_t *start = malloc(n * sizeof *start), *tl = malloc(n * sizeof *tl),
          *slot = malloc((n_idx + 1) * sizeof *slot);
   int32_t **tid = calloc(n, sizeof *tid), *ids = NULL;
