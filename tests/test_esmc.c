@@ -212,6 +212,15 @@ static void test_batch(void **state) {
     }
   }
   fprintf(stderr, "esmc batch of %zu vs one at a time: worst relative difference %.3g\n", n, worst);
+  /* repeated and unordered indices: each slot equals the single-index result */
+  int rep[] = {2, 0, 2, 1}, one_idx[1];
+  float many[4 * D], single[D];
+  assert_int_equal(fc_esmc_embed(m, seqs[0], strlen(seqs[0]), rep, 4, many, &err), FC_OK);
+  for (int j = 0; j < 4; j++) {
+    one_idx[0] = rep[j];
+    assert_int_equal(fc_esmc_embed(m, seqs[0], strlen(seqs[0]), one_idx, 1, single, &err), FC_OK);
+    assert_memory_equal(many + j * D, single, sizeof single);
+  }
   assert_true(fc_esmc_batch_bytes(m, 100, 40) > fc_esmc_batch_bytes(m, 10, 10));
   free(batch);
   fc_esmc_close(m);
@@ -369,6 +378,13 @@ static void test_damaged(void **state) {
   assert_int_equal(fc_esmc_get_config(m)->n_heads, 1);
   fc_esmc_close(m);
   assert_int_equal(fc_esmc_open_heads(d, 5, &m, &err), FC_EFORMAT);
+  assert_null(m);
+  /* without config.json the published rule d_model/64 applies: 24/64 = 0 heads is refused, saying why */
+  char *cj = fc_sprintf("%s/config.json", d);
+  unlink(cj);
+  free(cj);
+  assert_int_equal(fc_esmc_open(d, &m, &err), FC_EFORMAT);
+  assert_non_null(strstr(err.msg, "d_model/64"));
   assert_null(m);
   rm_dir(d);
   free(dir);
