@@ -33,19 +33,22 @@ static char *failed_path(const fc_embed_opts *o, const char *out_h5) {
                : fc_strdup("failed_sequences.tsv");
 }
 
-/* A language model directory: ESM-2 (model_type "esm" or none) or a T5 encoder (model_type "t5"). */
+/* A language model directory: ESM-2 (model_type "esm" or none), a T5 encoder (model_type "t5"), or an
+ * ESM C checkpoint (fc_esmc_is_checkpoint: hub dir with data/weights/esmc_*.pth, or the .pth itself). */
 typedef struct {
   fc_esm2 *esm;
   fc_t5 *t5;
+  fc_esmc *esmc;
   int style;          /* fc_protein_style (T5) */
   fc_t5_pooling pool; /* T5 */
   const char *pooling_name;
-  size_t L, H;
+  size_t L, H; /* L: the largest FANTASIA layer index */
 } plm;
 
 static void plm_close(plm *m) {
   fc_esm2_close(m->esm);
   fc_t5_close(m->t5);
+  fc_esmc_close(m->esmc);
 }
 
 static int model_is_t5(const char *dir) {
@@ -65,6 +68,13 @@ static int model_is_t5(const char *dir) {
 
 static fc_status plm_open(const fc_embed_opts *o, plm *m, fc_error *err) {
   fc_status st;
+  if (fc_esmc_is_checkpoint(o->model)) {
+    if ((st = fc_esmc_open(o->model, &m->esmc, err)) != FC_OK) return st;
+    m->pooling_name = FC_ESMC_POOLING;
+    m->L = (size_t)fc_esmc_get_config(m->esmc)->n_layers - 1; /* hidden_states has no embedding entry */
+    m->H = (size_t)fc_esmc_get_config(m->esmc)->d_model;
+    return FC_OK;
+  }
   if (model_is_t5(o->model)) {
     if ((st = fc_t5_open(o->model, NULL, &m->t5, err)) != FC_OK) return st;
     const fc_tokenizer *tok = fc_t5_tokenizer(m->t5);
@@ -102,6 +112,7 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
   if (st != FC_OK) return st;
   size_t L = m.L, H = m.H;
   if (!(o->model_name && *o->model_name) && m.t5) name = "T5";
+  if (!(o->model_name && *o->model_name) && m.esmc) name = "ESM3c";
   for (size_t j = 0; j < nl; j++)
     if (layers[j] < 0 || (size_t)layers[j] > L) {
       plm_close(&m);
@@ -123,7 +134,7 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
     goto out;
   }
   if ((st = fc_embfile_writer_open(out_h5, o->dtype, 1, &w, err)) != FC_OK) goto out;
-  fc_progress *pg = fc_progress_start(m.t5 ? "embed T5" : "embed ESM-2", s.n);
+  fc_progress *pg = fc_progress_start(m.t5 ? "embed T5" : m.esmc ? "embed ESM C" : "embed ESM-2", s.n);
   for (size_t i = 0; i < s.n && st == FC_OK; i++) {
     const fc_seq_record *r = &s.rec[i];
     size_t have = 0;
@@ -137,8 +148,9 @@ static fc_status embed_esm2(const char *fasta, const char *out_h5, const fc_embe
     }
     fc_error e2;
     fc_error_clear(&e2);
-    fc_status es = m.t5 ? fc_t5_embed(m.t5, m.style, r->seq, r->len, layers, nl, m.pool, vec, &e2)
-                        : fc_esm2_embed(m.esm, r->seq, r->len, layers, nl, vec, &e2);
+    fc_status es = m.t5     ? fc_t5_embed(m.t5, m.style, r->seq, r->len, layers, nl, m.pool, vec, &e2)
+                   : m.esmc ? fc_esmc_embed(m.esmc, r->seq, r->len, layers, nl, vec, &e2)
+                            : fc_esm2_embed(m.esm, r->seq, r->len, layers, nl, vec, &e2);
     if (es != FC_OK) { /* FANTASIA drops the single sequence and carries on */
       fid[nf] = fc_strdup(r->accession);
       freason[nf++] = fc_strdup(e2.msg);
@@ -188,14 +200,14 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   const char *model = o && o->model ? o->model : "kmer";
   if (strcasecmp(model, "kmer") != 0) {
     char *cfg = fc_path_join(model, "config.json");
-    int is_dir_model = cfg && fc_file_exists(cfg);
+    int is_dir_model = (cfg && fc_file_exists(cfg)) || fc_esmc_is_checkpoint(model);
     free(cfg);
     if (is_dir_model) return embed_esm2(fasta, out_h5, o, n_done, n_failed, err);
   }
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
                         "model '%s': neither the built-in 'kmer' model nor a model directory with a "
-                        "config.json (ESM-2 or T5; see docs/models.md)",
+                        "config.json (ESM-2 or T5), nor an ESM C checkpoint (see docs/models.md)",
                         model);
   int k = o && o->kmer_k > 0 ? o->kmer_k : FC_KMER_DEFAULT_K;
   if (k < 1 || k > 4) return fc_error_set(err, FC_EINVAL, "kmer k must be 1..4, got %d", k);
