@@ -284,6 +284,319 @@ static void test_attention_relbias_blocked(void **state) {
   assert_int_equal(fc_relative_position_bucket(1000, 32, 128), 31);
 }
 
+/* ---- every SIMD level against the double-precision twins ---- */
+
+static const size_t AW[] = {0, 1, 7, 15, 17, 31, 33, 1000, 4099}; /* awkward sizes */
+#define NAW (sizeof AW / sizeof AW[0])
+static const float EXTREME[] = {88.0f, -88.0f, 1e-30f, -1e-30f, 0.0f, -0.0f, 5.0f, -5.0f, -2.0f, 1e-7f};
+#define NEXT (sizeof EXTREME / sizeof EXTREME[0])
+
+/* max over i of |a−b| / (rel·|b| + abs); ≤ 1 passes. NaN or a sign of trouble: +inf. */
+static double worst(const float *a, const float *b, size_t n, double rel, double abs_) {
+  double w = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - b[i]), t = rel * fabs(b[i]) + abs_;
+    if (isnan(d) && !(isnan(a[i]) && isnan(b[i]))) return INFINITY;
+    if (isinf(a[i]) || isinf(b[i])) d = (a[i] == b[i]) ? 0 : INFINITY;
+    if (d / t > w) w = d / t;
+  }
+  return w;
+}
+
+/* random values of the given scale with the extreme values sprinkled in */
+static float *rnd_x(size_t n, double scale) {
+  float *p = rnd(n, scale);
+  for (size_t i = 0; i < n; i += 5)
+    p[i] = EXTREME[(i / 5) % NEXT];
+  return p;
+}
+
+static const char *const LEVEL_ENV[] = {"scalar", "avx2", "avx512"};
+
+/* runs check() once per SIMD level this CPU has (FC_SIMD set accordingly), reporting skipped levels */
+static void for_levels(const char *what, void (*check)(fc_simd lv)) {
+  for (int lv = FC_SIMD_SCALAR; lv <= FC_SIMD_AVX512; lv++) {
+    if (lv > (int)fc_simd_best()) {
+      printf("  %s: SKIP level %s (this CPU lacks it; best is %s)\n", what, LEVEL_ENV[lv],
+             fc_simd_name(fc_simd_best()));
+      continue;
+    }
+    setenv("FC_SIMD", LEVEL_ENV[lv], 1);
+    assert_int_equal(fc_simd_active(), lv);
+    check((fc_simd)lv);
+    printf("  %s: level %s ran\n", what, fc_simd_name((fc_simd)lv));
+  }
+  unsetenv("FC_SIMD");
+}
+
+static const fc_act ACTS[] = {FC_ACT_RELU, FC_ACT_GELU_ERF, FC_ACT_GELU_TANH, FC_ACT_SILU, FC_ACT_IDENTITY};
+static const char *const ACT_NAME[] = {"identity", "relu", "gelu_erf", "gelu_tanh", "silu"};
+
+static void check_acts(fc_simd lv) {
+  for (size_t a = 0; a < 5; a++) {
+    double ww = 0;
+    for (size_t s = 0; s < NAW; s++) {
+      size_t n = AW[s];
+      float *x = rnd_x(n, 8), *y = dup(x, n);
+      switch (ACTS[a]) { /* the named entry points and fc_act_apply must agree */
+      case FC_ACT_RELU:
+        fc_relu(x, n), fc_relu_ref(y, n);
+        break;
+      case FC_ACT_GELU_ERF:
+        fc_gelu_erf(x, n), fc_gelu_erf_ref(y, n);
+        break;
+      case FC_ACT_GELU_TANH:
+        fc_gelu_tanh(x, n), fc_gelu_tanh_ref(y, n);
+        break;
+      case FC_ACT_SILU:
+        fc_silu(x, n), fc_silu_ref(y, n);
+        break;
+      default:
+        fc_act_apply(ACTS[a], x, n), fc_act_apply_ref(ACTS[a], y, n);
+      }
+      double w = worst(x, y, n, 2e-6, 1e-7);
+      if (w > ww) ww = w;
+      free(x), free(y);
+    }
+    /* a dense sweep over [-12, 12] and the tails */
+    size_t n = 48001;
+    float *x = malloc(n * sizeof *x), *y;
+    for (size_t i = 0; i < n; i++)
+      x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1);
+    y = dup(x, n);
+    fc_act_apply(ACTS[a], x, n);
+    fc_act_apply_ref(ACTS[a], y, n);
+    double w = worst(x, y, n, 2e-6, 1e-7);
+    if (w > ww) ww = w;
+    free(x), free(y);
+    printf("    %-9s %-6s worst |err| / (2e-6·|ref| + 1e-7) = %.3f\n", ACT_NAME[ACTS[a]], fc_simd_name(lv),
+           ww);
+    assert_true(ww <= 1.0);
+  }
+}
+
+static void test_simd_acts(void **state) {
+  (void)state;
+  for_levels("activations", check_acts);
+  float v[] = {-1.0f, 0.5f, 3.0f}, g[3];
+  memcpy(g, v, sizeof v);
+  fc_gelu_tanh(g, 3); /* gelu_new(1) = 0.841192 */
+  assert_true(fabsf(g[2] - 2.9963627f) < 1e-6f && fabsf(g[0] + 0.15880801f) < 1e-6f);
+  memcpy(g, v, sizeof v);
+  fc_silu(g, 3);
+  assert_true(fabsf(g[0] + 0.26894142f) < 1e-6f && fabsf(g[1] - 0.31122967f) < 1e-6f);
+  memcpy(g, v, sizeof v);
+  fc_relu(g, 3);
+  assert_true(g[0] == 0 && g[1] == 0.5f && g[2] == 3.0f);
+}
+
+static void check_elementwise(fc_simd lv) {
+  double wm = 0, wa = 0, wg = 0;
+  for (size_t s = 0; s < NAW; s++) {
+    size_t n = AW[s];
+    float *x = rnd_x(n, 8), *y = rnd_x(n, 3), *x1 = dup(x, n), *x2 = dup(x, n);
+    fc_mul(x1, y, n);
+    fc_mul_ref(x2, y, n);
+    double w = worst(x1, x2, n, 0, 1e-45); /* one correctly rounded product: exact */
+    if (w > wm) wm = w;
+    memcpy(x1, x, n * sizeof *x), memcpy(x2, x, n * sizeof *x);
+    fc_add_scaled(x1, y, 0.37f, n);
+    fc_add_scaled_ref(x2, y, 0.37f, n);
+    w = worst(x1, x2, n, 2.4e-7, 1e-44); /* one rounding each (fma vs double): within an ulp */
+    if (w > wa) wa = w;
+    /* gated over 3 row layouts: contiguous, two projections with padding, fused [rows, 2F] (SwiGLU) */
+    for (size_t a = 0; a < 5; a++)
+      for (int layout = 0; layout < 3; layout++) {
+        size_t rows = 3, cols = n, ld = layout == 0 ? cols : layout == 1 ? cols + 5 : 2 * cols;
+        float *g = rnd_x(rows * ld + cols, 6), *u = rnd(rows * ld + cols, 2), *o1 = rnd(rows * ld, 1),
+              *o2 = dup(o1, rows * ld);
+        const float *uu = layout == 2 ? g + cols : u;
+        fc_gated(ACTS[a], g, ld, uu, ld, rows, cols, o1, ld);
+        fc_gated_ref(ACTS[a], g, ld, uu, ld, rows, cols, o2, ld);
+        w = worst(o1, o2, rows * ld, 2.2e-6, 8 * 1e-7 * 1.0001); /* |u| ≤ 8: the act's 1e-7 floor × |u| */
+        if (w > wg) wg = w;
+        if (layout == 1) { /* in place, out == g */
+          float *g2 = dup(g, rows * ld);
+          fc_gated(ACTS[a], g2, ld, uu, ld, rows, cols, g2, ld);
+          for (size_t r = 0; r < rows; r++)
+            assert_memory_equal(g2 + r * ld, o1 + r * ld, cols * sizeof(float));
+          free(g2);
+        }
+        free(g), free(u), free(o1), free(o2);
+      }
+    free(x), free(y), free(x1), free(x2);
+  }
+  printf("    mul %s %.3f, add_scaled %.3f, gated %.3f (≤ 1 passes)\n", fc_simd_name(lv), wm, wa, wg);
+  assert_true(wm <= 1 && wa <= 1 && wg <= 1);
+}
+
+static void test_simd_elementwise(void **state) {
+  (void)state;
+  for_levels("mul / add_scaled / gated", check_elementwise);
+  float x[] = {1, 2}, y[] = {4, 8};
+  fc_add_scaled(x, y, 0.25f, 2);
+  assert_true(x[0] == 2 && x[1] == 4);
+}
+
+static void check_norms(fc_simd lv) {
+  double wl = 0, wr = 0;
+  static const size_t ROWS[] = {0, 1, 3};
+  for (size_t s = 0; s < NAW; s++)
+    for (size_t ri = 0; ri < 3; ri++) {
+      size_t R = ROWS[ri], D = AW[s];
+      float *x = rnd(R * D, 3), *w = rnd(D, 1), *b = rnd(D, 1), *o1 = rnd(R * D, 1), *o2 = rnd(R * D, 1);
+      for (size_t i = 0; i < R * D; i++)
+        x[i] += (ri == 2) ? 100.0f : (i % 7 == 0 ? EXTREME[i % NEXT] : 0.0f); /* offset / extremes */
+      for (int aff = 0; aff < 2; aff++) {
+        fc_layernorm(x, R, D, aff ? w : NULL, aff ? b : NULL, 1e-5f, o1);
+        fc_layernorm_ref(x, R, D, aff ? w : NULL, aff ? b : NULL, 1e-5f, o2);
+        double e = worst(o1, o2, R * D, 1e-6, 1e-30);
+        if (e > wl) wl = e;
+        fc_rmsnorm(x, R, D, aff ? w : NULL, 1e-6f, o1);
+        fc_rmsnorm_ref(x, R, D, aff ? w : NULL, 1e-6f, o2);
+        e = worst(o1, o2, R * D, 1e-6, 1e-30);
+        if (e > wr) wr = e;
+      }
+      float *x2 = dup(x, R * D); /* in place */
+      fc_layernorm(x2, R, D, w, b, 1e-5f, x2);
+      fc_layernorm(x, R, D, w, b, 1e-5f, o1);
+      assert_memory_equal(x2, o1, R * D * sizeof(float));
+      memcpy(x2, x, R * D * sizeof(float));
+      fc_rmsnorm(x2, R, D, w, 1e-6f, x2);
+      fc_rmsnorm(x, R, D, w, 1e-6f, o1);
+      assert_memory_equal(x2, o1, R * D * sizeof(float));
+      free(x), free(w), free(b), free(o1), free(o2), free(x2);
+    }
+  printf("    layernorm %s %.3f, rmsnorm %.3f (|err| / (1e-6·|ref|), ≤ 1 passes)\n", fc_simd_name(lv), wl,
+         wr);
+  assert_true(wl <= 1 && wr <= 1);
+}
+
+static void test_simd_norms(void **state) {
+  (void)state;
+  for_levels("layernorm / rmsnorm", check_norms);
+}
+
+static void check_softmax(fc_simd lv) {
+  double ws = 0;
+  for (size_t s = 0; s < NAW; s++)
+    for (size_t R = 0; R <= 4; R += 2) {
+      size_t C = AW[s];
+      float *x = rnd(R * C, 30), *y;
+      for (size_t i = 0; i < R * C; i += 3)
+        x[i] = (i % 2) ? -INFINITY : (i % 5 == 0 ? -1e30f : (float)(-88.0 - 0.5 * (double)(i % 300)));
+      if (R && C) /* row 1: every entry masked */
+        for (size_t j = 0; j < C; j++)
+          x[(R > 1 ? 1 : 0) * C + j] = -INFINITY;
+      if (R > 1 && C > 1) x[C - 1] = 85.0f; /* row 0 dominated by one large entry */
+      y = dup(x, R * C);
+      fc_softmax_rows(x, R, C);
+      fc_softmax_rows_ref(y, R, C);
+      double e = worst(x, y, R * C, 2e-6, 1e-37);
+      if (e > ws) ws = e;
+      for (size_t j = 0; R && j < C; j++) /* all-masked row: zeros */
+        assert_true(x[(R > 1 ? 1 : 0) * C + j] == 0.0f);
+      free(x), free(y);
+    }
+  printf("    softmax %s %.3f (|err| / (2e-6·|ref| + 1e-37), ≤ 1 passes)\n", fc_simd_name(lv), ws);
+  assert_true(ws <= 1);
+}
+
+static void test_simd_softmax(void **state) {
+  (void)state;
+  for_levels("softmax", check_softmax);
+}
+
+static void check_rotary(fc_simd lv) {
+  static const size_t HD[] = {2, 14, 16, 64, 130};
+  double wr = 0;
+  for (size_t a = 0; a < 5; a++)
+    for (size_t t = 0; t < 5; t++) {
+      size_t hd = HD[a], T = AW[t] * 3, heads = 1 + t % 3, ld = heads * hd + 3;
+      float *inv = malloc(hd / 2 * sizeof *inv);
+      for (size_t i = 0; i < hd / 2; i++)
+        inv[i] = (float)pow(10000.0, -2.0 * (double)i / (double)hd);
+      float *x = rnd(T * ld + 1, 2), *y = dup(x, T * ld + 1);
+      fc_rotary(x, T, heads, hd, ld, inv);
+      fc_rotary_ref(y, T, heads, hd, ld, inv);
+      double e = relerr(x, y, T * ld) / 1e-6;
+      if (e > wr) wr = e;
+      free(x), free(y), free(inv);
+    }
+  printf("    rotary %s %.3f (max |err| / max |ref| / 1e-6)\n", fc_simd_name(lv), wr);
+  assert_true(wr <= 1);
+}
+
+static void test_simd_rotary(void **state) {
+  (void)state;
+  for_levels("rotary", check_rotary);
+}
+
+/* the same call with 1, 2, 3 and 8 threads gives the same bits, at every level */
+static void check_threads(fc_simd lv) {
+  int san = getenv("FC_SANITIZE") && atoi(getenv("FC_SANITIZE"));
+  size_t R = san ? 40 : 130, C = 4099, n = R * C; /* 164k / 533k floats */
+  float *x0 = rnd_x(n, 8), *y = rnd(n, 2), *ref = malloc(n * sizeof *ref), *x = malloc(n * sizeof *x);
+  float inv[32];
+  for (size_t i = 0; i < 32; i++)
+    inv[i] = (float)pow(10000.0, -2.0 * (double)i / 64.0);
+  static const char *const NT[] = {"1", "2", "3", "8"};
+  setenv("FC_PAR_MIN", "4096", 1); /* split even the light kernels at these sizes */
+  for (int kern = 0; kern < 12; kern++)
+    for (int t = 0; t < 4; t++) {
+      setenv("FANTASIA_THREADS", NT[t], 1);
+      float *dst = t ? x : ref;
+      memcpy(dst, x0, n * sizeof *dst);
+      switch (kern) {
+      case 0:
+        fc_layernorm(x0, R, C, y, y + C, 1e-5f, dst);
+        break;
+      case 1:
+        fc_rmsnorm(x0, R, C, y, 1e-6f, dst);
+        break;
+      case 2:
+        fc_softmax_rows(dst, R, C);
+        break;
+      case 3:
+        fc_gelu_erf(dst, n);
+        break;
+      case 4:
+        fc_gelu_tanh(dst, n);
+        break;
+      case 5:
+        fc_silu(dst, n);
+        break;
+      case 6:
+        fc_relu(dst, n);
+        break;
+      case 7:
+        fc_mul(dst, y, n);
+        break;
+      case 8:
+        fc_add_scaled(dst, y, -0.3f, n);
+        break;
+      case 9:
+        fc_gated(FC_ACT_SILU, dst, C, y, C, R, C, dst, C);
+        break;
+      case 10:
+        fc_gated(FC_ACT_GELU_TANH, x0, 2 * 2049, x0 + 2049, 2 * 2049, n / 4098, 2049, dst, 2049);
+        break;
+      default:
+        fc_rotary(dst, n / (4 * 64 + 7), 4, 64, 4 * 64 + 7, inv);
+      }
+      if (t) assert_memory_equal(x, ref, n * sizeof *x);
+    }
+  unsetenv("FANTASIA_THREADS");
+  unsetenv("FC_PAR_MIN");
+  (void)lv;
+  free(x0), free(y), free(ref), free(x);
+}
+
+static void test_simd_threads(void **state) {
+  (void)state;
+  for_levels("thread-count invariance (1/2/3/8 threads)", check_threads);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear),
@@ -296,6 +609,14 @@ int main(void) {
       cmocka_unit_test(test_rmsnorm),
       cmocka_unit_test(test_attention_blocked),
       cmocka_unit_test(test_attention_relbias_blocked),
+      cmocka_unit_test(test_simd_acts),
+      cmocka_unit_test(test_simd_elementwise),
+      cmocka_unit_test(test_simd_norms),
+      cmocka_unit_test(test_simd_softmax),
+      cmocka_unit_test(test_simd_rotary),
+      cmocka_unit_test(test_simd_threads),
   };
+  printf("SIMD levels: this CPU's best is %s (FC_SIMD=%s)\n", fc_simd_name(fc_simd_best()),
+         getenv("FC_SIMD") ? getenv("FC_SIMD") : "unset");
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

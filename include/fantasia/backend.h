@@ -4,6 +4,16 @@
  * straightforward loops (double accumulation where it matters); tests/test_backend.c compares them on
  * random awkward sizes. All matrices are row-major float32, no aliasing between inputs and outputs unless
  * a function says "in place". Thread-safe (no global state; BLAS threading is OpenBLAS's own).
+ *
+ * Vectorised kernels (LayerNorm, RMSNorm, softmax, activations, gated products, scaled adds, rotary) exist
+ * at three levels: plain C ("scalar"), AVX2+FMA and AVX-512F, all compiled into the default build
+ * (function-level target attributes, no -march needed) and picked at run time from the CPU's features.
+ * The environment variable FC_SIMD=scalar|avx2|avx512 (read on every call) caps the level, for tests and
+ * benchmarks; a level the CPU lacks falls back to the best one it has. Large calls (see
+ * FC_BACKEND_PAR_MIN_*) split rows / elements over up to fc_num_threads() POSIX threads (FANTASIA_THREADS),
+ * created per call and joined before return; each row or element is computed by exactly the same code
+ * whatever the split, so results are bit-identical for every thread count. Callers that already run
+ * in parallel should set FANTASIA_THREADS=1 or keep calls small.
  */
 #ifndef FANTASIA_BACKEND_H
 #define FANTASIA_BACKEND_H
@@ -95,6 +105,68 @@ void fc_attention_relbias_blocked(const float *q, const float *k, const float *v
 void fc_attention_relbias_blocked_ref(const float *q, const float *k, const float *v, size_t T, size_t heads,
                                       size_t hd, size_t ld, const float *relb, int num_buckets,
                                       int max_distance, float *out, size_t block);
+
+/* ---- Activations, gated products, residuals (vectorised + threaded; scalar twins in double) ---- */
+
+/* Elementwise activations selectable at run time (fc_act_apply, fc_gated). */
+typedef enum {
+  FC_ACT_IDENTITY = 0, /* x */
+  FC_ACT_RELU,         /* max(x, 0) */
+  FC_ACT_GELU_ERF,     /* 0.5·x·(1 + erf(x/√2))  (torch "gelu") */
+  FC_ACT_GELU_TANH,    /* 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))  (HF "gelu_new", T5 gated-gelu) */
+  FC_ACT_SILU          /* x·sigmoid(x)  (SwiGLU) */
+} fc_act;
+
+/* GELU, tanh approximation (HF gelu_new), in place over n values. */
+void fc_gelu_tanh(float *x, size_t n);
+void fc_gelu_tanh_ref(float *x, size_t n);
+/* SiLU / swish, x·sigmoid(x), in place. */
+void fc_silu(float *x, size_t n);
+void fc_silu_ref(float *x, size_t n);
+/* ReLU, max(x, 0) (−0 and NaN-free inputs give +0 / x), in place. */
+void fc_relu(float *x, size_t n);
+void fc_relu_ref(float *x, size_t n);
+/* Any fc_act in place over n values (FC_ACT_IDENTITY: untouched). */
+void fc_act_apply(fc_act act, float *x, size_t n);
+void fc_act_apply_ref(fc_act act, float *x, size_t n);
+
+/* x ⊙= y over n values (in place on x). */
+void fc_mul(float *x, const float *y, size_t n);
+void fc_mul_ref(float *x, const float *y, size_t n);
+
+/* Gated FFN product over `rows` rows of `cols` values: out[r][j] = act(g[r][j]) · u[r][j], with row
+ * strides ldg, ldu, ldo (floats). For T5 gated-gelu pass the two projections; for SwiGLU (ESM C) pass
+ * g = x, u = x + F, ldg = ldu = 2F on the fused [rows, 2F] projection. out may equal g with ldo == ldg
+ * (in place); otherwise out must not overlap g or u. */
+void fc_gated(fc_act act, const float *g, size_t ldg, const float *u, size_t ldu, size_t rows, size_t cols,
+              float *out, size_t ldo);
+void fc_gated_ref(fc_act act, const float *g, size_t ldg, const float *u, size_t ldu, size_t rows,
+                  size_t cols, float *out, size_t ldo);
+
+/* Scaled residual add in place: x[i] += s·y[i] (one rounding, fused multiply-add), e.g. ESM C's
+ * x + r/scale with s = 1/scale, or a plain residual with s = 1. */
+void fc_add_scaled(float *x, const float *y, float s, size_t n);
+void fc_add_scaled_ref(float *x, const float *y, float s, size_t n);
+
+/* ---- Dispatch ---- */
+
+typedef enum { FC_SIMD_SCALAR = 0, FC_SIMD_AVX2 = 1, FC_SIMD_AVX512 = 2 } fc_simd;
+
+/* Highest level this CPU supports (AVX2 needs avx2+fma; AVX-512 needs avx512f, OS state included). */
+fc_simd fc_simd_best(void);
+/* Level the kernels use now: FC_SIMD (scalar|avx2|avx512, case-insensitive; anything else ignored)
+ * capped at fc_simd_best(). */
+fc_simd fc_simd_active(void);
+/* "scalar", "avx2", "avx512" (static string). */
+const char *fc_simd_name(fc_simd level);
+
+/* Floats per thread below which a call is not split further (so a call smaller than twice this stays on
+ * the calling thread), by kernel cost: threads are created per call (tens of µs each), so each must get
+ * a few hundred µs of work. The environment variable FC_PAR_MIN (floats, > 0) overrides all three, for
+ * tests and benchmarks. */
+#define FC_BACKEND_PAR_MIN_HEAVY ((size_t)1 << 17) /* gelu, silu, gated with those, softmax */
+#define FC_BACKEND_PAR_MIN_NORM ((size_t)1 << 18)  /* layernorm, rmsnorm, rotary */
+#define FC_BACKEND_PAR_MIN_LIGHT ((size_t)1 << 20) /* relu, mul, add_scaled: bandwidth-bound */
 
 #ifdef __cplusplus
 }

@@ -176,6 +176,67 @@ fc_status fc_t5_embed_batch(const fc_t5 *m, int style, const char *const *seqs, 
  * (tokens: residues + 1 for </s>, + 1 more with a prefix token). The model weights are not counted. */
 size_t fc_t5_batch_bytes(const fc_t5 *m, size_t total_tokens, size_t max_tokens);
 
+/* ---- esmc: ESM C (EvolutionaryScale ESMC 300M / 600M), as the `esm` package's ESMC.forward, CPU float32
+ * ---- Checkpoint: the .pth state dict EvolutionaryScale publishes (hub repo
+ * EvolutionaryScale/esmc-600m-2024-12: data/weights/esmc_600m_2024_12_v0.pth), in f32, bf16 or f16 storages
+ * (docs/models.md "ESM C"). There is no config: d_model comes from embed.weight, n_layers from the block
+ * count, the SwiGLU width from ffn.3.weight and heads = d_model / 64 (both published models), unless a
+ * config.json beside the checkpoint (hub root) gives "n_heads" (the tiny test fixtures do). Forward pass
+ * (models.md section 3): embedding (no scaling), per block: x += attn(LN(x)) / s and x += SwiGLU(LN(x)) / s
+ * with s = sqrt(n_layers / 36); attention with LayerNorm over the full d_model on q and k (weight only),
+ * rotary (rotate_half, base 10000, inv_freq and angles in float32 as the package computes them); SwiGLU gate
+ * = FIRST half of ffn.1. `embeddings` = final LayerNorm (weight only) of the last block output. State layout
+ * (fc_esmc_forward): n_layers + 1 slots, slot s < n_layers = output of block s+1, NOT normalised (the
+ * package's hidden_states[s]); slot n_layers = `embeddings` (final-normed). FANTASIA's layer_index k (0 ..
+ * n_layers−1) selects hidden_states[−(k+1)] = slot n_layers−1−k, so 0 is the last block output BEFORE the
+ * final norm (FANTASIA's ESM3c; the normed `embeddings` is not selectable). */
+#define FC_ESMC_POOLING "esmc-mean-residues" /* mean over residue positions 1..n (no <cls>/<eos>) */
+#define FC_ESMC_VOCAB 33                     /* ids 0..32 of the fixed SEQUENCE_VOCAB (embed has 64 rows) */
+
+typedef struct {
+  int d_model, n_heads, n_layers, d_ff; /* d_ff: SwiGLU hidden width (ffn.1 has 2·d_ff rows) */
+  int embed_rows;                       /* rows of embed.weight (64 in the published models) */
+  float eps;                            /* LayerNorm eps, 1e-5 */
+  float residue_scale;                  /* s = sqrt(n_layers / 36) as float32 */
+} fc_esmc_config;
+
+typedef struct fc_esmc fc_esmc;
+
+/* 1 when path looks like an ESM C checkpoint: a *.pth file, or a directory holding
+ * data/weights/esmc_*.pth, or a config.json with "model_type": "esmc", or *.pth files and no config.json. */
+int fc_esmc_is_checkpoint(const char *path);
+/* Opens a checkpoint: a hub directory (data/weights/esmc_*.pth, else the one *.pth / *.safetensors in it)
+ * or the file itself. Tensors are converted to float32 and copied (the file is closed on return). Errors
+ * name the file and the tensor (missing, misshapen, wrong dtype). */
+fc_status fc_esmc_open(const char *path, fc_esmc **out, fc_error *err);
+/* As fc_esmc_open with an explicit head count (n_heads <= 0: config.json or d_model / 64). */
+fc_status fc_esmc_open_heads(const char *path, int n_heads, fc_esmc **out, fc_error *err);
+void fc_esmc_close(fc_esmc *m);                             /* NULL is fine */
+const fc_esmc_config *fc_esmc_get_config(const fc_esmc *m); /* borrowed */
+/* Token ids as the package's encoding.tokenize_sequence gives them: <cls> ... <eos>, '_' → <mask>, the
+ * literal special tokens <cls> <pad> <eos> <unk> <mask> kept as one token, every other character (Unicode
+ * code point; an invalid UTF-8 byte counts as one) not in the vocabulary → <unk> (lowercase included).
+ * *ids malloc'ed, *n = its length (2 for an empty sequence). Needs no model. */
+fc_status fc_esmc_tokenize(const char *seq, size_t len, int32_t **ids, size_t *n, fc_error *err);
+/* Forward pass over T token ids (one sequence, no padding); states[(n_layers + 1)·T·d] receives every
+ * state in the layout above (slot s, position t at states[(s·T + t)·d]). Thread-safe (scratch per call). */
+fc_status fc_esmc_forward(const fc_esmc *m, const int32_t *ids, size_t T, float *states, fc_error *err);
+/* Embeds one raw sequence: for each FANTASIA layer index layer_idx[j] (0 = last block output before the
+ * final norm .. n_layers−1 = output of block 1) the mean of that state over residue positions 1..T−2 goes
+ * to out[j·d .. j·d + d − 1]. FC_EINVAL for an index outside 0..n_layers−1 or an empty sequence.
+ * A batch of one: fc_esmc_embed_batch(m, &seq, &len, 1, ...). */
+fc_status fc_esmc_embed(const fc_esmc *m, const char *seq, size_t len, const int *layer_idx, size_t n_idx,
+                        float *out, fc_error *err);
+/* n sequences in one packed forward pass (no padding: LayerNorms, projections and FFN over all rows at
+ * once; rotary positions 0..T_i−1 and attention per sequence), so results equal one-at-a-time up to float
+ * rounding of the larger GEMMs. out[(i·n_idx + j)·d ..]: sequence i, layer index j. lens NULL: strlen.
+ * Only the requested states are pooled, as each is produced. Thread-safe (scratch per call). */
+fc_status fc_esmc_embed_batch(const fc_esmc *m, const char *const *seqs, const size_t *lens, size_t n,
+                              const int *layer_idx, size_t n_idx, float *out, fc_error *err);
+/* Bytes of scratch fc_esmc_embed_batch allocates for total_tokens tokens whose longest sequence has
+ * max_tokens tokens (residues + 2). The weights are not counted. */
+size_t fc_esmc_batch_bytes(const fc_esmc *m, size_t total_tokens, size_t max_tokens);
+
 #ifdef __cplusplus
 }
 #endif

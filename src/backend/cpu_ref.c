@@ -129,3 +129,52 @@ void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, flo
       out[r * dim + j] = (float)((w ? (double)w[j] : 1.0) * x[r * dim + j] * inv);
   }
 }
+
+/* ---- activations, gated products, residuals: definitions in double ---- */
+
+static double act_ref1(fc_act act, double x) {
+  switch (act) {
+  case FC_ACT_RELU:
+    return x > 0 ? x : 0;
+  case FC_ACT_GELU_ERF:
+    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+  case FC_ACT_GELU_TANH:
+    return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  case FC_ACT_SILU:
+    return x / (1.0 + exp(-x));
+  default:
+    return x;
+  }
+}
+
+void fc_act_apply_ref(fc_act act, float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)act_ref1(act, x[i]);
+}
+
+void fc_gelu_tanh_ref(float *x, size_t n) {
+  fc_act_apply_ref(FC_ACT_GELU_TANH, x, n);
+}
+void fc_silu_ref(float *x, size_t n) {
+  fc_act_apply_ref(FC_ACT_SILU, x, n);
+}
+void fc_relu_ref(float *x, size_t n) {
+  fc_act_apply_ref(FC_ACT_RELU, x, n);
+}
+
+void fc_mul_ref(float *x, const float *y, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((double)x[i] * y[i]);
+}
+
+void fc_gated_ref(fc_act act, const float *g, size_t ldg, const float *u, size_t ldu, size_t rows,
+                  size_t cols, float *out, size_t ldo) {
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++)
+      out[r * ldo + j] = (float)(act_ref1(act, g[r * ldg + j]) * u[r * ldu + j]);
+}
+
+void fc_add_scaled_ref(float *x, const float *y, float s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((double)x[i] + (double)s * y[i]);
+}

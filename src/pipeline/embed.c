@@ -1,6 +1,6 @@
 /* Stage A driver: FASTA -> embeddings.h5 for the built-in kmer model and language model directories
- * (ESM-2, T5 encoders). Resumable: vectors already in the (partial) file are kept; identical sequences are
- * computed once; language models run packed batches, longest first, under a token and a memory budget;
+ * (ESM-2, T5 encoders, ESM C). Resumable: vectors already in the (partial) file are kept; identical sequences
+ * are computed once; language models run packed batches, longest first, under a token and a memory budget;
  * every record that cannot be embedded is listed in failed_sequences.tsv with its reason. */
 #include <ctype.h>
 #include <errno.h>
@@ -99,7 +99,9 @@ void fc_format_bytes(size_t bytes, char *buf, size_t n) {
 
 /* ---- language models ----
  * Every model directory kind is one plm_ops entry (and one branch in plm_open); the driver below only
- * calls through it, so a new model (ESM C: fc_esmc_embed_batch / fc_esmc_batch_bytes) is one more entry. */
+ * calls through it, so a new model with the same batch API (fc_<m>_embed_batch / fc_<m>_batch_bytes) is one
+ * more entry. ESM-2 (model_type "esm" or none), T5 encoders (model_type "t5"), ESM C checkpoints
+ * (fc_esmc_is_checkpoint: hub dir with data/weights/esmc_*.pth, or the .pth itself). */
 typedef struct plm plm;
 typedef struct {
   const char *label;        /* progress / log label */
@@ -114,10 +116,11 @@ struct plm {
   const plm_ops *ops;
   fc_esm2 *esm;
   fc_t5 *t5;
+  fc_esmc *esmc;
   int style;          /* fc_protein_style (T5) */
   fc_t5_pooling pool; /* T5 */
   const char *pooling_name;
-  size_t L, H;
+  size_t L, H; /* L: the largest FANTASIA layer index */
 };
 
 static fc_status esm2_batch(const plm *m, const char *const *seqs, const size_t *lens, size_t n,
@@ -136,10 +139,19 @@ static size_t t5_bytes(const plm *m, size_t total, size_t max) {
 }
 static const plm_ops OPS_ESM2 = {"ESM-2", "ESM", 2, esm2_batch, esm2_bytes};
 static const plm_ops OPS_T5 = {"T5", "T5", 2, t5_batch, t5_bytes}; /* </s>, and a prefix token for some */
+static fc_status esmc_batch(const plm *m, const char *const *seqs, const size_t *lens, size_t n,
+                            const int *layers, size_t nl, float *out, fc_error *err) {
+  return fc_esmc_embed_batch(m->esmc, seqs, lens, n, layers, nl, out, err);
+}
+static size_t esmc_bytes(const plm *m, size_t total, size_t max) {
+  return fc_esmc_batch_bytes(m->esmc, total, max);
+}
+static const plm_ops OPS_ESMC = {"ESM C", "ESM3c", 2, esmc_batch, esmc_bytes};
 
 static void plm_close(plm *m) {
   fc_esm2_close(m->esm);
   fc_t5_close(m->t5);
+  fc_esmc_close(m->esmc);
 }
 
 static int model_is_t5(const char *dir) {
@@ -159,6 +171,14 @@ static int model_is_t5(const char *dir) {
 
 static fc_status plm_open(const fc_embed_opts *o, plm *m, fc_error *err) {
   fc_status st;
+  if (fc_esmc_is_checkpoint(o->model)) {
+    if ((st = fc_esmc_open(o->model, &m->esmc, err)) != FC_OK) return st;
+    m->pooling_name = FC_ESMC_POOLING;
+    m->L = (size_t)fc_esmc_get_config(m->esmc)->n_layers - 1; /* hidden_states has no embedding entry */
+    m->H = (size_t)fc_esmc_get_config(m->esmc)->d_model;
+    m->ops = &OPS_ESMC;
+    return FC_OK;
+  }
   if (model_is_t5(o->model)) {
     if ((st = fc_t5_open(o->model, NULL, &m->t5, err)) != FC_OK) return st;
     const fc_tokenizer *tok = fc_t5_tokenizer(m->t5);
@@ -343,8 +363,9 @@ static fc_status embed_plm(const char *fasta, const char *out_h5, const fc_embed
   fc_log_debug("embed: %zu distinct sequences to embed (%zu residues); batches of <= %zu tokens, working "
                "memory <= %s",
                nu, total_res, tok_budget, bud);
-  fc_progress *pg =
-      fc_progress_start(ops == &OPS_T5 ? "embed T5 (residues)" : "embed ESM-2 (residues)", total_res);
+  char label[48];
+  snprintf(label, sizeof label, "embed %s (residues)", ops->label);
+  fc_progress *pg = fc_progress_start(label, total_res);
   for (size_t i = 0; i < nu && st == FC_OK;) {
     size_t T0 = u[i].tokens, need = ops->batch_bytes(&m, T0, T0);
     if (need > budget) { /* too large even alone: listed, the run goes on */
@@ -405,14 +426,14 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
   const char *model = o && o->model ? o->model : "kmer";
   if (strcasecmp(model, "kmer") != 0) {
     char *cfg = fc_path_join(model, "config.json");
-    int is_dir_model = cfg && fc_file_exists(cfg);
+    int is_dir_model = (cfg && fc_file_exists(cfg)) || fc_esmc_is_checkpoint(model);
     free(cfg);
     if (is_dir_model) return embed_plm(fasta, out_h5, o, n_done, n_failed, err);
   }
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
                         "model '%s': neither the built-in 'kmer' model nor a model directory with a "
-                        "config.json (ESM-2 or T5; see docs/models.md)",
+                        "config.json (ESM-2 or T5), nor an ESM C checkpoint (see docs/models.md)",
                         model);
   int k = o && o->kmer_k > 0 ? o->kmer_k : FC_KMER_DEFAULT_K;
   if (k < 1 || k > 4) return fc_error_set(err, FC_EINVAL, "kmer k must be 1..4, got %d", k);
