@@ -413,7 +413,8 @@ static void rotary_apply(float *x, size_t T, size_t heads, size_t hd, size_t ld,
 
 static size_t scratch_floats(const fc_esmc_config *c, size_t rows, size_t max_len) {
   size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, hd = d / (size_t)c->n_heads;
-  return rows * d * 6 + rows * F * 2 + max_len * max_len + max_len * hd; /* x h q k v o, g u, work, cos sin */
+  /* x h q k v o, g u, one attention block of query rows (linear in the length), cos sin */
+  return rows * d * 6 + rows * F * 2 + fc_attention_blocked_work(max_len, FC_ATTENTION_BLOCK) + max_len * hd;
 }
 
 static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack *p, const esmc_sink *k,
@@ -432,7 +433,8 @@ static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack 
     return fc_error_set(err, FC_ENOMEM, "esmc: out of memory for %zu tokens (%zu MB of scratch)", R,
                         nf * sizeof *buf >> 20);
   float *x = buf, *h = x + R * d, *q = h + R * d, *kk = q + R * d, *v = kk + R * d, *o = v + R * d;
-  float *g = o + R * d, *u = g + R * F, *work = u + R * F, *cs = work + p->max_len * p->max_len;
+  float *g = o + R * d, *u = g + R * F, *work = u + R * F,
+        *cs = work + fc_attention_blocked_work(p->max_len, FC_ATTENTION_BLOCK);
   float *sn = cs + p->max_len * (hd / 2);
   rotary_tables(m->inv_freq, hd / 2, p->max_len, cs, sn);
   for (size_t t = 0; t < R; t++)
@@ -456,7 +458,8 @@ static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack 
       q[i] *= qscale; /* SDPA's default 1/sqrt(d_head) */
     for (size_t i = 0; i < p->n; i++) {
       size_t off = p->start[i] * d;
-      fc_attention(q + off, kk + off, v + off, p->len[i], heads, hd, d, o + off, work);
+      fc_attention_blocked(q + off, kk + off, v + off, p->len[i], heads, hd, d, o + off, work,
+                           FC_ATTENTION_BLOCK);
     }
     fc_linear(o, ly->wo, NULL, R, d, d, h);
     for (size_t i = 0; i < R * d; i++)
