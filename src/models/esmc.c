@@ -462,17 +462,14 @@ static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack 
                            FC_ATTENTION_BLOCK);
     }
     fc_linear(o, ly->wo, NULL, R, d, d, h);
-    for (size_t i = 0; i < R * d; i++)
-      x[i] += h[i] / s;
+    fc_add_scaled(x, h, 1.0f / s, R * d); /* x + r/s; s = 1 for 600M */
     /* SwiGLU: LN -> W1 (rows 0..F-1 gate through SiLU, F..2F-1 linear) -> W2 */
     fc_layernorm(x, R, d, ly->ln2_w, ly->ln2_b, eps, h);
     fc_linear(h, ly->w1, NULL, R, F, d, g);
     fc_linear(h, ly->w1 + F * d, NULL, R, F, d, u);
-    for (size_t i = 0; i < R * F; i++)
-      g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    fc_gated(FC_ACT_SILU, g, F, u, F, R, F, g, F);
     fc_linear(g, ly->w2, NULL, R, d, F, h);
-    for (size_t i = 0; i < R * d; i++)
-      x[i] += h[i] / s;
+    fc_add_scaled(x, h, 1.0f / s, R * d); /* x + r/s; s = 1 for 600M */
     sink_state(p, k, l, x, d);
   }
   int want_emb = k->keep && k->keep[L];

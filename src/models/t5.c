@@ -217,28 +217,19 @@ fc_status fc_t5_tokenize(const fc_t5 *m, int style, const char *seq, size_t len,
   return st;
 }
 
-static void activate(float *x, size_t n, fc_t5_act act) {
+/* the backend's dispatched activation for a T5 feed_forward_proj activation */
+static fc_act t5_act(fc_t5_act act) {
   switch (act) {
   case FC_T5_ACT_RELU:
-    for (size_t i = 0; i < n; i++)
-      x[i] = x[i] > 0 ? x[i] : 0.0f;
-    break;
+    return FC_ACT_RELU;
   case FC_T5_ACT_GELU:
-    fc_gelu_erf(x, n);
-    break;
+    return FC_ACT_GELU_ERF;
   case FC_T5_ACT_GELU_NEW:
-    for (size_t i = 0; i < n; i++) {
-      double z = x[i];
-      x[i] = (float)(0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z))));
-    }
-    break;
+    return FC_ACT_GELU_TANH;
   case FC_T5_ACT_SILU:
-    for (size_t i = 0; i < n; i++) {
-      double z = x[i];
-      x[i] = (float)(z / (1.0 + exp(-z)));
-    }
-    break;
+    return FC_ACT_SILU;
   }
+  return FC_ACT_IDENTITY;
 }
 
 /* Where the hidden states go: forward copies every state (keep[s], one sequence); embed pools state
@@ -339,19 +330,17 @@ static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, c
                                    c->max_distance, o + r, work, FC_ATTENTION_BLOCK);
     }
     fc_linear(o, b->wo, NULL, N, d, I, h);
-    for (size_t i = 0; i < N * d; i++)
-      x[i] += h[i];
+    fc_add_scaled(x, h, 1.0f, N * d);
     fc_rmsnorm(x, N, d, b->ln2, c->eps, h);
     fc_linear(h, b->wi, NULL, N, F, d, f);
-    activate(f, N * F, c->act);
-    if (c->gated) {
+    if (c->gated) { /* act(wi_0 h) ⊙ (wi_1 h) */
       fc_linear(h, b->wi1, NULL, N, F, d, g);
-      for (size_t i = 0; i < N * F; i++)
-        f[i] *= g[i];
+      fc_gated(t5_act(c->act), f, F, g, F, N, F, f, F);
+    } else {
+      fc_act_apply(t5_act(c->act), f, N * F);
     }
     fc_linear(f, b->wout, NULL, N, d, F, h);
-    for (size_t i = 0; i < N * d; i++)
-      x[i] += h[i];
+    fc_add_scaled(x, h, 1.0f, N * d);
     if (l + 1 == L) fc_rmsnorm(x, N, d, m->lnf, c->eps, x); /* hidden_states[L] is normed */
     t5_emit(m, sk, l + 1, x, off, n);
   }
