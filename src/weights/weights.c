@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -366,6 +367,16 @@ fc_status fc_tensor_take_f32(const fc_tensor *t, int64_t d0, int64_t d1, const c
   if (st != FC_OK) {
     fc_aligned_free(p);
     return st;
+  }
+  /* The copy is what the model keeps: let the kernel drop this tensor's pages of the (read-only, never
+   * written) file mapping now, so a loaded model holds ~1x its float32 size instead of mapping + copy.
+   * A later read of the same bytes (a tied tensor) simply faults them in again from the file. */
+  if (t->mapped && t->nbytes) {
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes, ps = (uintptr_t)(pg > 0 ? pg : 4096);
+    a = (a + ps - 1) / ps * ps; /* whole pages inside the tensor only */
+    b = b / ps * ps;
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
   }
   *out = p;
   return FC_OK;
