@@ -77,12 +77,13 @@ def make(out, size, kind):
     n = sum(p.numel() for p in m.parameters())
     m.save_pretrained(d, safe_serialization=True)
     if kind == "esm2":
-        # the published checkpoint stores every layer's rotary inv_freq buffer (current transformers does
-        # not save it; esm-cpp requires it): add them so the file has the published key set
+        # the published checkpoint's key set: LayerNorm.weight/.bias (transformers 5 saves .gamma/.beta)
+        # and every layer's rotary inv_freq buffer (not saved by current transformers); esm-cpp needs both
         from safetensors.torch import load_file, save_file
 
         st = os.path.join(d, "model.safetensors")
-        sd = load_file(st)
+        sd = {k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias"): v
+              for k, v in load_file(st).items()}
         hd = cfg.hidden_size // cfg.num_attention_heads
         inv = 1.0 / (10000 ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
         for i in range(cfg.num_hidden_layers):
