@@ -61,7 +61,7 @@ for b in fantasia-c plm_bench; do
     exit 2
   fi
 done
-if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -f "TIME wall_s=%e peak_rss_kib=%M"); else TIME=(); fi
+if [ -x /usr/bin/time ]; then TIME=(/usr/bin/time -f "TIME wall_s=%e peak_rss_kib=%M cpu_pct=%P"); else TIME=(); fi
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 export ESM_NUM_THREADS=$THREADS TOKENIZERS_PARALLELISM=false TRANSFORMERS_VERBOSITY=error
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1

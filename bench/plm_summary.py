@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Summary of a bench/plm_bench.sh results file: per model, ours against every peer, and one SUMMARY line
 with the ratios ours/peer (speed = forward residues per second, > 1: ours faster; whole = the peer's
-whole-command wall time / ours; RSS = our peak RSS / the peer's, > 1: ours uses more memory).
+whole-command wall time / ours; RSS = our peak RSS / the peer's, > 1: ours uses more memory). CPU is
+/usr/bin/time's %P (200% = both cores of a 2-core machine): well below the thread count means the run
+shared the machine.
 Usage: plm_summary.py RESULTS.txt   (python3 standard library only)"""
 import sys
 
@@ -39,11 +41,11 @@ for kind, r in runs.items():
         o_rps = res / fw if res and fw and fw > 0 else None
         o_whole, o_rss = w, (num(cli, "peak_rss_kib") or 0) / 1024 or None
         print(f"  {'ours cli':14s} whole {fmt(w)} s = load {fmt(ld, '.2f')} s + forward ~{fmt(fw)} s: "
-              f"{fmt(o_rps)} res/s, peak RSS {fmt(o_rss, '.0f')} MiB  (fantasia-c embed, incl. HDF5 output)")
+              f"{fmt(o_rps)} res/s, peak RSS {fmt(o_rss, '.0f')} MiB, CPU {cli.get('cpu_pct', '?')}  (fantasia-c embed)")
     if lib:
         rps, rss = num(lib, "res_per_s"), (num(lib, "peak_rss_kib") or 0) / 1024 or None
         print(f"  {'ours lib':14s} load {lib.get('load_s')} s, forward {lib.get('forward_s')} s: {fmt(rps)} res/s, "
-              f"peak RSS {fmt(rss, '.0f')} MiB, whole {lib.get('wall_s')} s  (bench/plm_bench.c)")
+              f"peak RSS {fmt(rss, '.0f')} MiB, whole {lib.get('wall_s')} s, CPU {lib.get('cpu_pct', '?')}  (bench/plm_bench.c)")
         o_rps = rps or o_rps  # the directly timed forward loop is the better number
         o_whole = o_whole or num(lib, "wall_s")
         o_rss = o_rss or rss
@@ -53,7 +55,7 @@ for kind, r in runs.items():
             continue
         rps, w, rss = num(d, "res_per_s"), num(d, "wall_s"), (num(d, "peak_rss_kib") or 0) / 1024 or None
         print(f"  {name:14s} load {d.get('load_s')} s, forward {d.get('forward_s')} s: {fmt(rps)} res/s, "
-              f"peak RSS {fmt(rss, '.0f')} MiB, whole {fmt(w)} s")
+              f"peak RSS {fmt(rss, '.0f')} MiB, whole {fmt(w)} s, CPU {d.get('cpu_pct', '?')}")
         parts = []
         if o_rps and rps:
             parts.append(f"speed {o_rps / rps:.2f}x")
