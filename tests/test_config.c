@@ -566,7 +566,7 @@ static void test_precedence_rules(void **state) {
   assert_int_equal(load_text("lookup: {precision: 5, limit_per_entry: 2}\npostprocess: {store_workers: 2, "
                              "summary: {metrics: {reliability_index: [max, avg, median]}}}\n"
                              "embedding:\n  models:\n    kmer: {enabled: true}\n    ESM: {enabled: 'yes', "
-                             "layer_index: 3, path: /m/esm, batch_size: 4}\n    Custom: {enabled: on, "
+                             "layer_index: 3, path: /m/esm, batch_size: 4, pooling: FANTASIA}\n    Custom: {enabled: on, "
                              "layer_index: ~, type_id: 42}\n",
                              NULL, 0, &c, &e),
                    FC_OK);
@@ -583,6 +583,8 @@ static void test_precedence_rules(void **state) {
   assert_int_equal(c->models[1].layers[0], 3);
   assert_string_equal(c->models[1].path, "/m/esm");
   assert_int_equal(c->models[1].batch_size, 4);
+  assert_int_equal(c->models[1].fantasia_pooling, 1);
+  assert_int_equal(c->models[0].fantasia_pooling, 0); /* residues by default */
   assert_int_equal(c->models[2].n_layers, 0); /* legacy: layer_index null */
   assert_int_equal(c->models[2].type_id, 42);
   assert_string_equal(c->prefix, "sample");
@@ -727,6 +729,9 @@ static void test_validation_errors(void **state) {
       FC_EINVAL);
   assert_int_equal(
       load_text("embedding: {models: {kmer: {enabled: true, batch_size: 0}}}\n", NULL, 0, &c, &e), FC_EINVAL);
+  assert_int_equal(
+      load_text("embedding: {models: {kmer: {enabled: true, pooling: cls}}}\n", NULL, 0, &c, &e), FC_EINVAL);
+  assert_non_null(strstr(e.msg, "pooling must be residues or fantasia"));
   /* wrong types elsewhere */
   snprintf(buf, sizeof buf, "%slimit_execution: lots\n", KMER);
   assert_int_equal(load_text(buf, NULL, 0, &c, &e), FC_EINVAL);

@@ -144,6 +144,21 @@ static void test_protein_text(void **state) {
   check_text(FC_PROTEIN_PROTT5, "", "");
   check_text(FC_PROTEIN_PROSTT5, "MKT", "<AA2fold> M K T");
   check_text(FC_PROTEIN_ANKH3_NLU, "MKT", "[NLU]MKT");
+  check_text(FC_PROTEIN_PROTT5_FANTASIA, "MKU", "<AA2fold> M K X");
+  {
+    /* FANTASIA's ProtT5 text through ProtT5's vocabulary: "<AA2fold>" is one <unk> there. Expected ids from
+     * HF transformers 5.24 T5Tokenizer (legacy and default) on tests/fixtures/tokenize/prott5. */
+    fc_tokenizer *t5 = open_ok("prott5", FC_TOK_AUTO);
+    char *s = fc_tokenizer_protein_text(FC_PROTEIN_PROTT5_FANTASIA, "MKTA", 4);
+    int32_t *ids, want[] = {2, 19, 14, 11, 3, 1};
+    size_t n;
+    assert_int_equal(fc_tokenizer_encode(t5, s, strlen(s), 1, &ids, &n, NULL), FC_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(ids, want, sizeof want);
+    free(ids);
+    free(s);
+    fc_tokenizer_close(t5);
+  }
   /* end to end: ProtT5 and ProstT5 conventions give one id per residue plus the documented specials */
   fc_tokenizer *t = open_ok("prostt5", FC_TOK_AUTO);
   char *s = fc_tokenizer_protein_text(FC_PROTEIN_PROSTT5, "MKTU", 4);

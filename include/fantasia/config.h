@@ -110,6 +110,7 @@ typedef struct {
   size_t n_layers;
   double distance_threshold; /* NAN = none */
   int batch_size;
+  int fantasia_pooling; /* OUR key models.<Name>.pooling: "residues" (0, default) | "fantasia" (1) */
   char *path;      /* our key: model directory, or the built-in "kmer" (default for a model named kmer) */
   int64_t type_id; /* FANTASIA DB id: ESM 1, Prost-T5 2, Prot-T5 3, Ankh3-Large 4, ESM3c 5, kmer 0;
                       -1 unknown. Our key `type_id` overrides. */

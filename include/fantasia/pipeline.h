@@ -34,10 +34,11 @@ typedef struct {
   const int *layers;
   size_t n_layers;
   const char *model_name;
-  /* T5 encoders (config.json model_type "t5"; type_<name> default "T5"): 0 = FANTASIA pooling (mean over
-   * every token, prefix and </s> included, "t5-mean-all-tokens"); 1 = residues only ("t5-mean-residues").
-   * Ignored by ESM-2 (always residues) and kmer. */
-  int residue_pooling;
+  /* Pooling. 0 (default) = mean over residue positions only ("t5-mean-residues" for T5 encoders);
+   * 1 = FANTASIA-compatible: for T5 encoders the mean over every token, prefix and </s> included
+   * ("t5-mean-all-tokens"), with FANTASIA's text (ProtT5 too gets the "<AA2fold> " prefix, which its
+   * vocabulary cuts into pieces). ESM-2 and ESM C pool residues either way (FANTASIA does too). */
+  int fantasia_pooling;
   /* language models: packed batches (docs/usage.md "Batches and memory"). Unique sequences are sorted
    * longest first and packed while the batch's tokens (residues + 2 per sequence) stay <= batch_tokens
    * and the model's scratch estimate (fc_<m>_batch_bytes) stays <= max_memory; a longer sequence runs

@@ -57,7 +57,10 @@ typedef enum {
   FC_PROTEIN_RAW = 0,  /* ESM-2, ESM C, Ankh (FastPLMs golden convention): the sequence as is */
   FC_PROTEIN_PROTT5,   /* U Z O B -> X, residues separated by single spaces */
   FC_PROTEIN_PROSTT5,  /* "<AA2fold>" + " " + ProtT5 form (amino-acid input) */
-  FC_PROTEIN_ANKH3_NLU /* "[NLU]" + sequence */
+  FC_PROTEIN_ANKH3_NLU, /* "[NLU]" + sequence */
+  /* FANTASIA's text for ProtT5 (spec fantasia §4.3): its t5 module gives ProtT5 ProstT5's "<AA2fold> "
+   * prefix, a string ProtT5's vocabulary does not hold (it becomes <unk> / pieces). Same text as PROSTT5. */
+  FC_PROTEIN_PROTT5_FANTASIA
 } fc_protein_style;
 /* Returns the malloc'ed text (caller frees), or NULL on allocation failure. */
 char *fc_tokenizer_protein_text(fc_protein_style style, const char *seq, size_t len);

@@ -32,8 +32,10 @@ static void help(FILE *out) {
       "                          0 = last hidden state, k = hidden_states[-(k+1)]; ESM C: 0 = last\n"
       "                          block output before the final norm, up to n_layers-1 [0]\n"
       "      --model-name NAME   ESM-2 / T5 / ESM C: group name, written as type_<NAME> [ESM / T5 / ESM3c]\n"
-      "      --pooling P         T5 encoders: 'fantasia' (mean over every token incl. prefix and </s>)\n"
-      "                          or 'residues' (residue tokens only) [fantasia]\n"
+      "      --pooling P         'residues' (mean over residue tokens only) or 'fantasia' (what FANTASIA's\n"
+      "                          reference dumps hold: for T5 encoders the mean over every token, prefix\n"
+      "                          and </s> included, ProtT5 with FANTASIA's '<AA2fold> ' prefix; ESM-2 and\n"
+      "                          ESM C pool residues either way) [residues]\n"
       "      --kmer-k K          k-mer length for the kmer model, 1..4 [3]\n"
       "      --dtype T           stored precision: f32 | f16 | f64 [f32]\n"
       "      --max-length N      truncate sequences to N residues (0 = never) [0]\n"
@@ -134,9 +136,9 @@ int fc_cmd_embed(int argc, char **argv) {
       break;
     case 'P':
       if (!strcmp(optarg, "fantasia"))
-        o.residue_pooling = 0;
+        o.fantasia_pooling = 1;
       else if (!strcmp(optarg, "residues"))
-        o.residue_pooling = 1;
+        o.fantasia_pooling = 0;
       else
         return fc_cli_usage_error("embed", "--pooling must be fantasia or residues, not '%s'", optarg);
       break;

@@ -181,6 +181,7 @@ int fc_cmd_run(int argc, char **argv) {
       eo.model = is_dir_model ? where : "kmer";
       if (is_dir_model) {
         eo.model_name = m->name;
+        eo.fantasia_pooling = m->fantasia_pooling;
         eo.layers = m->layers;
         eo.n_layers = m->n_layers;
       }

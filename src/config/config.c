@@ -597,6 +597,7 @@ static const char *const KNOWN[] = {
     "embedding.models.*.layer_index",
     "embedding.models.*.distance_threshold",
     "embedding.models.*.path",
+    "embedding.models.*.pooling",
     "embedding.models.*.type_id",
     "lookup",
     "lookup.batch_size",
@@ -749,6 +750,18 @@ static fc_status load_models(ctx *C, fc_run_config *c) {
                        fc_config_model_type_id(m->name) == 0 ? "kmer" : NULL, &m->path)))
       return st;
     if (m->path && strcmp(m->path, "kmer") && (st = expand_in_place(C, &m->path))) return st;
+    snprintf(key, sizeof key, "embedding.models.%s.pooling", m->name);
+    char *pool = NULL;
+    if ((st = node_str(C, fc_ynode_map_find(mm, "pooling"), key, "residues", &pool))) return st;
+    int pool_ok = pool && (!strcasecmp(pool, "residues") || !strcasecmp(pool, "fantasia"));
+    m->fantasia_pooling = pool && !strcasecmp(pool, "fantasia");
+    if (!pool_ok) {
+      st = fc_error_set(C->err, FC_EINVAL, "config %s: %s must be residues or fantasia, not '%s'", C->fname,
+                        key, pool ? pool : "");
+      free(pool);
+      return st;
+    }
+    free(pool);
     snprintf(key, sizeof key, "embedding.models.%s.type_id", m->name);
     if ((st = node_long(C, fc_ynode_map_find(mm, "type_id"), key, (long)fc_config_model_type_id(m->name),
                         &lv)))

@@ -392,6 +392,10 @@ fc_status fc_t5_embed_batch(const fc_t5 *m, int style, const char *const *seqs, 
     lo[i] = 0, hi[i] = T[i];
     if (pooling == FC_T5_POOL_RESIDUES) {
       lo[i] = (style == FC_PROTEIN_PROSTT5 || style == FC_PROTEIN_ANKH3_NLU) ? 1 : 0;
+      /* ProtT5 with FANTASIA's "<AA2fold>": the prefix is however many pieces ProtT5's vocabulary makes
+       * of it; in the spaced form every residue is one piece, so the residues are the last len before </s> */
+      size_t len_i = !seqs[i] ? 0 : lens ? lens[i] : strlen(sq);
+      if (style == FC_PROTEIN_PROTT5_FANTASIA) lo[i] = T[i] >= 1 + len_i ? T[i] - 1 - len_i : 0;
       hi[i] = T[i] >= 1 ? T[i] - 1 : 0;
       if (hi[i] < lo[i]) hi[i] = lo[i];
     }

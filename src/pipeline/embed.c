@@ -188,11 +188,11 @@ static fc_status plm_open(const fc_embed_opts *o, plm *m, fc_error *err) {
     else if (fc_tokenizer_token_to_id(tok, "[NLU]") >= 0)
       m->style = FC_PROTEIN_ANKH3_NLU;
     else if (fc_tokenizer_get_kind(tok) == FC_TOK_SPIECE)
-      m->style = FC_PROTEIN_PROTT5;
+      m->style = o->fantasia_pooling ? FC_PROTEIN_PROTT5_FANTASIA : FC_PROTEIN_PROTT5;
     else
       m->style = FC_PROTEIN_RAW;
-    m->pool = o->residue_pooling ? FC_T5_POOL_RESIDUES : FC_T5_POOL_ALL;
-    m->pooling_name = o->residue_pooling ? FC_T5_POOLING_RESIDUES : FC_T5_POOLING_ALL;
+    m->pool = o->fantasia_pooling ? FC_T5_POOL_ALL : FC_T5_POOL_RESIDUES;
+    m->pooling_name = o->fantasia_pooling ? FC_T5_POOLING_ALL : FC_T5_POOLING_RESIDUES;
     m->L = (size_t)fc_t5_get_config(m->t5)->num_layers;
     m->H = (size_t)fc_t5_get_config(m->t5)->d_model;
     m->ops = &OPS_T5;

@@ -566,7 +566,8 @@ static fc_status run_block(lookup_state *s, const fc_emb_block *b, const fc_look
   if (b->pooling && sp.pooling && *b->pooling && *sp.pooling && strcmp(b->pooling, sp.pooling) != 0) {
     st = fc_error_set(
         err, FC_EMISMATCH,
-        "model %s layer %d: queries were pooled as '%s' but the reference as '%s'; re-embed one side",
+        "model %s layer %d: queries were pooled as '%s' but the reference as '%s'; re-embed one side "
+        "(embed --pooling, or embedding.models.<Name>.pooling in run)",
         b->model, b->layer, b->pooling, sp.pooling);
     goto out;
   }

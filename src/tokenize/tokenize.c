@@ -1283,11 +1283,12 @@ char *fc_tokenizer_protein_text(fc_protein_style style, const char *seq, size_t 
     if (style == FC_PROTEIN_ANKH3_NLU) sb_add(&b, "[NLU]", 5);
     sb_add(&b, seq, len);
   } else {
-    if (style == FC_PROTEIN_PROSTT5) sb_add(&b, "<AA2fold>", 9);
+    int prefix = style == FC_PROTEIN_PROSTT5 || style == FC_PROTEIN_PROTT5_FANTASIA;
+    if (prefix) sb_add(&b, "<AA2fold>", 9);
     for (size_t i = 0; i < len; i++) {
       char c = seq[i];
       if (c == 'U' || c == 'Z' || c == 'O' || c == 'B') c = 'X';
-      if (i > 0 || style == FC_PROTEIN_PROSTT5) sb_add(&b, " ", 1);
+      if (i > 0 || prefix) sb_add(&b, " ", 1);
       sb_add(&b, &c, 1);
     }
   }
