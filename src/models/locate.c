@@ -27,8 +27,10 @@ static char *hub_snapshot(const char *entry) {
       txt[--len] = '\0';
     if (len && !strchr(txt, '/')) {
       char *cand = fc_path_join(snaps, txt);
-      if (is_dir(cand)) best = cand;
-      else free(cand);
+      if (is_dir(cand))
+        best = cand;
+      else
+        free(cand);
     }
   }
   free(txt);
