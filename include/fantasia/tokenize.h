@@ -54,9 +54,9 @@ fc_status fc_tokenizer_encode(const fc_tokenizer *t, const char *text, size_t le
 
 /* Text handed to the tokenizer for a protein sequence, as each model's pipeline builds it. */
 typedef enum {
-  FC_PROTEIN_RAW = 0,  /* ESM-2, ESM C, Ankh (FastPLMs golden convention): the sequence as is */
-  FC_PROTEIN_PROTT5,   /* U Z O B -> X, residues separated by single spaces */
-  FC_PROTEIN_PROSTT5,  /* "<AA2fold>" + " " + ProtT5 form (amino-acid input) */
+  FC_PROTEIN_RAW = 0,   /* ESM-2, ESM C, Ankh (FastPLMs golden convention): the sequence as is */
+  FC_PROTEIN_PROTT5,    /* U Z O B -> X, residues separated by single spaces */
+  FC_PROTEIN_PROSTT5,   /* "<AA2fold>" + " " + ProtT5 form (amino-acid input) */
   FC_PROTEIN_ANKH3_NLU, /* "[NLU]" + sequence */
   /* FANTASIA's text for ProtT5 (spec fantasia §4.3): its t5 module gives ProtT5 ProstT5's "<AA2fold> "
    * prefix, a string ProtT5's vocabulary does not hold (it becomes <unk> / pieces). Same text as PROSTT5. */

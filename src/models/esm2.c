@@ -372,7 +372,7 @@ static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *of
     fc_linear(h, ly->w1, ly->b1, N, F, H, f);
     fc_gelu_erf(f, N * F);
     fc_linear(f, ly->w2, ly->b2, N, H, F, h);
-    fc_add_scaled(cur, h, 1.0f, N * H); /* x + 1·h is exactly x + h */
+    fc_add_scaled(cur, h, 1.0f, N * H);                                /* x + 1·h is exactly x + h */
     if (l + 1 == L) fc_layernorm(x, N, H, m->lnf_w, m->lnf_b, eps, x); /* hidden_states[L] is normed */
     esm2_emit(m, sk, l + 1, x, off, T, n);
   }
