@@ -162,6 +162,7 @@ int fc_cmd_embed(int argc, char **argv) {
     case 't':
       if (fc_cli_long("embed", "--threads", optarg, 0, 4096, &v)) return 2;
       o.threads = (int)v;
+      if (v > 0) setenv("FANTASIA_THREADS", optarg, 1); /* the backend kernels' thread count */
       break;
     case 'v':
       fc_log_set_level(FC_LOG_DEBUG);

@@ -154,6 +154,11 @@ int fc_cmd_run(int argc, char **argv) {
   fc_predictions *scored = NULL;
   int gopredsim = !strcasecmp(c->scoring, "gopredsim");
 
+  if (c->threads > 0) { /* the backend kernels' thread count (the GEMMs get it through fc_embed_opts) */
+    char nt[16];
+    snprintf(nt, sizeof nt, "%d", c->threads);
+    setenv("FANTASIA_THREADS", nt, 1);
+  }
   /* stage A */
   if (c->only_lookup) {
     h5 = fc_strdup(c->input);

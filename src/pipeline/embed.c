@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cblas.h>
 #include <cjson/cJSON.h>
 
 #include "fantasia/models.h"
@@ -428,7 +429,14 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
     char *cfg = fc_path_join(model, "config.json");
     int is_dir_model = (cfg && fc_file_exists(cfg)) || fc_esmc_is_checkpoint(model);
     free(cfg);
-    if (is_dir_model) return embed_plm(fasta, out_h5, o, n_done, n_failed, err);
+    if (is_dir_model) {
+      /* --threads bounds the BLAS GEMMs too (the backend kernels read FANTASIA_THREADS, set by the CLI) */
+      int blas_threads = openblas_get_num_threads();
+      if (o->threads > 0) openblas_set_num_threads(o->threads);
+      fc_status st = embed_plm(fasta, out_h5, o, n_done, n_failed, err);
+      if (o->threads > 0) openblas_set_num_threads(blas_threads);
+      return st;
+    }
   }
   if (strcasecmp(model, "kmer") != 0)
     return fc_error_set(err, FC_EUNSUPPORTED,
