@@ -291,6 +291,34 @@ static fc_status run_batch(run_ctx *c, const useq *u, size_t n, const char **bse
   return st;
 }
 
+/* Characters outside the 25 amino-acid letters (20 standard + X B Z U O) are not an error (each model's
+ * tokenizer maps them as HF does, to <unk> or X), but they are counted and reported, never silent. */
+static void report_nonstandard(const fc_seqset *s) {
+  size_t nseq = 0, nch = 0;
+  char ex[160] = "";
+  for (size_t i = 0; i < s->n; i++) {
+    const fc_seq_record *r = &s->rec[i];
+    size_t k = 0, first = SIZE_MAX;
+    for (size_t j = 0; j < r->len; j++)
+      if (!r->seq[j] || !strchr("ACDEFGHIKLMNPQRSTVWYXBZUO", r->seq[j])) {
+        if (first == SIZE_MAX) first = j;
+        k++;
+      }
+    if (!k) continue;
+    nseq++;
+    nch += k;
+    size_t used = strlen(ex);
+    if (nseq <= 3 && used + 1 < sizeof ex)
+      snprintf(ex + used, sizeof ex - used, "%s%s ('%c' at %zu)", nseq > 1 ? ", " : "", r->accession,
+               r->seq[first], first + 1);
+  }
+  if (nseq)
+    fc_log_warn("embed: %zu %s %zu character%s outside the amino-acid alphabet "
+                "(ACDEFGHIKLMNPQRSTVWY XBZUO), e.g. %s%s; the model's tokenizer maps them (usually to <unk>)",
+                nseq, nseq == 1 ? "sequence holds" : "sequences hold", nch, nch == 1 ? "" : "s", ex,
+                nseq > 3 ? ", ..." : "");
+}
+
 /* Language model directories: unique sequences, longest first, in packed batches under a token budget
  * and a memory budget; results written as each batch finishes (resumable through the writer). */
 static fc_status embed_plm(const char *fasta, const char *out_h5, const fc_embed_opts *o, size_t *n_done,
@@ -332,6 +360,7 @@ static fc_status embed_plm(const char *fasta, const char *out_h5, const fc_embed
     goto out;
   }
   if ((st = fc_embfile_writer_open(out_h5, o->dtype, 1, &c.w, err)) != FC_OK) goto out;
+  report_nonstandard(&s);
   /* the records that still need vectors, grouped by identical sequence (each computed once): u[g] is a
    * group, its records chained through next[] from u[g].rec */
   for (size_t i = 0; i < s.n; i++)

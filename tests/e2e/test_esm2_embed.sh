@@ -31,6 +31,12 @@ l1=$(h5dump -d "/$first/type_ESM/layer_1/embedding" "$O" | grep -A3 DATA | tail 
 [ -n "$l0" ] && [ "$l0" != "$l1" ] && ok "layer 0 and layer 1 differ" || bad "layer 0 equals layer 1 or is empty"
 if grep -qi 'nan\|inf' <<<"$l0$l1"; then bad "non-finite values"; else ok "finite values"; fi
 no_partial "$WORK" "ESM-2 embed"
+# characters outside the amino-acid alphabet are embedded (as <unk>) but counted and reported
+printf ">odd\nMKJJTA\n>fine\nMKT\n" >"$WORK/odd.fa"
+"$FC_BIN" embed --model "$M" -i "$WORK/odd.fa" -o "$WORK/odd.h5" 2>"$WORK/odd.txt" &&
+  grep -q "1 sequence holds 2 characters outside the amino-acid alphabet.*odd ('J' at 3)" "$WORK/odd.txt" &&
+  [ "$(h5ls "$WORK/odd.h5" | grep -c '^accession_')" = 2 ] && ok "non-residue characters counted and reported" ||
+  bad "non-residue report: $(cat "$WORK/odd.txt")"
 # resume: a second run keeps everything and adds nothing
 before=$(h5dump -d "/$first/type_ESM/layer_0/embedding" "$O" | md5sum)
 "$FC_BIN" embed --model "$M" --layers 0,1 --limit 3 -i "$Q" -o "$O" 2>"$WORK/err2.txt" && grep -q 'already in' "$WORK/err2.txt" &&
