@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include "fantasia/weights.h"
 
@@ -123,6 +124,57 @@ static void test_sharded(void **state) {
   assert_int_equal(check_against(w, exp, NULL), 7);
   fc_weights_close(w);
   cJSON_Delete(exp);
+}
+
+/* A deflate-compressed copy of pytorch_model.bin: its storages are inflated into owned memory, so they
+ * are not "mapped", and taking float32 copies (which releases mapped pages) must leave them intact. */
+static void test_torch_compressed(void **state) {
+  (void)state;
+  char *src = fx("pytorch_model.bin"), *dst = fc_strdup("/tmp/fc_test_wz_XXXXXX");
+  int fd = mkstemp(dst);
+  assert_true(fd >= 0);
+  close(fd);
+  int ze = 0;
+  zip_t *in = zip_open(src, ZIP_RDONLY, &ze), *out = zip_open(dst, ZIP_TRUNCATE, &ze);
+  assert_non_null(in);
+  assert_non_null(out);
+  zip_int64_t n = zip_get_num_entries(in, 0);
+  for (zip_int64_t i = 0; i < n; i++) {
+    zip_source_t *s = zip_source_zip(out, in, (zip_uint64_t)i, 0, 0, -1);
+    assert_non_null(s);
+    zip_int64_t idx = zip_file_add(out, zip_get_name(in, (zip_uint64_t)i, 0), s, ZIP_FL_OVERWRITE);
+    assert_true(idx >= 0);
+    assert_int_equal(zip_set_file_compression(out, (zip_uint64_t)idx, ZIP_CM_DEFLATE, 9), 0);
+  }
+  assert_int_equal(zip_close(out), 0);
+  zip_discard(in);
+  cJSON *views = load_expected("views");
+  fc_weights *w = NULL;
+  fc_error e;
+  fc_status st = fc_weights_open(dst, NULL, &w, &e);
+  if (st != FC_OK) fprintf(stderr, "%s\n", e.msg);
+  assert_int_equal(st, FC_OK);
+  const fc_tensor *t = fc_weights_get(w, "model.encoder.embed.weight");
+  assert_non_null(t);
+  assert_int_equal(t->mapped, 0);
+  for (size_t i = 0; i < fc_weights_count(w); i++) { /* take every tensor twice, then compare again */
+    const fc_tensor *ti = fc_weights_at(w, i);
+    if ((ti->dtype != FC_TDT_F32 && ti->dtype != FC_TDT_F16 && ti->dtype != FC_TDT_BF16) || ti->ndim < 1 ||
+        ti->ndim > 2)
+      continue;
+    for (int r = 0; r < 2; r++) {
+      float *f = NULL;
+      int64_t d0 = ti->ndim >= 1 ? ti->shape[0] : 1, d1 = ti->ndim == 2 ? ti->shape[1] : 0;
+      assert_int_equal(fc_tensor_take_f32(ti, d0, d1, dst, &f, &e), FC_OK);
+      fc_aligned_free(f);
+    }
+  }
+  assert_int_equal(check_against(w, views, NULL), 9);
+  fc_weights_close(w);
+  cJSON_Delete(views);
+  unlink(dst);
+  free(dst);
+  free(src);
 }
 
 static void test_torch(void **state) {
@@ -335,6 +387,7 @@ int main(void) {
       cmocka_unit_test(test_safetensors),
       cmocka_unit_test(test_sharded),
       cmocka_unit_test(test_torch),
+      cmocka_unit_test(test_torch_compressed),
       cmocka_unit_test(test_real_torch),
       cmocka_unit_test(test_normalise),
       cmocka_unit_test(test_bad_files),

@@ -707,7 +707,7 @@ static void bswap_elems(uint8_t *p, size_t n, size_t es) {
 }
 
 static fc_status add_tensor(fc_weights *w, const char *name, const pv *tv, const uint8_t *sbytes,
-                            uint64_t ssize, int bigendian, const char *path, fc_error *err) {
+                            uint64_t ssize, int in_map, int bigendian, const char *path, fc_error *err) {
   const pv *s = tv->storage;
   fc_tensor t;
   memset(&t, 0, sizeof t);
@@ -749,7 +749,7 @@ static fc_status add_tensor(fc_weights *w, const char *name, const pv *tv, const
   const uint8_t *src = numel ? sbytes + (size_t)tv->off * es : sbytes;
   if (contiguous && !bigendian) {
     t.data = src;
-    t.mapped = 1;
+    t.mapped = in_map; /* a compressed record was inflated into owned memory: not a file mapping */
   } else {
     uint8_t *buf = malloc(t.nbytes ? t.nbytes : 1);
     if (!buf || !fcw_own(w, buf)) return fc_error_set(err, FC_ENOMEM, "%s: out of memory", path);
@@ -894,7 +894,8 @@ fc_status fcw_load_torch_zip(fc_weights *w, const char *path, fc_error *err) {
     uint64_t ss = 0;
     st = storage_bytes(w, za, &d, root, base, len, v->storage->s, &cache, &ncache, &sb, &ss, path, err);
     if (st != FC_OK) goto out;
-    st = add_tensor(w, k->s, v, sb, ss, big, path, err);
+    int in_map = base && sb >= base && sb < base + len; /* stored uncompressed: inside the mapped file */
+    st = add_tensor(w, k->s, v, sb, ss, in_map, big, path, err);
     if (st != FC_OK) goto out;
   }
 out:
