@@ -192,9 +192,15 @@ static void test_batch(void **state) {
   char *dir = fx("");
   fc_esmc *m = open_ok(dir);
   fc_error err = {0};
-  const char *seqs[] = {"MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "A", "XUBZO", "MKT_AYI_KQ",
+  /* a 300-residue sequence among short ones: attention blocks of 128 query rows and rotary tables sized by
+   * the longest sequence are exercised inside a packed batch */
+  char longseq[301];
+  for (size_t i = 0; i < 300; i++)
+    longseq[i] = "ACDEFGHIKLMNPQRSTVWY"[(i * 7 + i / 13) % 20];
+  longseq[300] = '\0';
+  const char *seqs[] = {"MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ", "A", longseq, "XUBZO", "MKT_AYI_KQ",
                         "ACDEFGHIKLMNPQRSTVWYACDEFG"};
-  size_t n = 5;
+  size_t n = 6;
   int idx[] = {2, 0, 1};
   float *batch = malloc(n * 3 * D * sizeof(float)), one[3 * D];
   assert_int_equal(fc_esmc_embed_batch(m, seqs, NULL, n, idx, 3, batch, &err), FC_OK);

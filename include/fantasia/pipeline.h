@@ -22,15 +22,20 @@ extern "C" {
 
 /* ---------- stage A ---------- */
 typedef struct {
-  const char *model;      /* "kmer" (built-in), or an ESM-2 or T5 model directory (HF layout) */
-  int kmer_k;             /* default FC_KMER_DEFAULT_K */
-  size_t max_len;         /* 0 = no truncation */
-  size_t limit;           /* 0 = all records */
-  fc_dtype dtype;         /* dtype of the stored vectors (f32 default) */
+  const char
+      *model;     /* "kmer" (built-in), an ESM-2 or T5 model directory (HF layout) or an ESM C checkpoint */
+  int kmer_k;     /* default FC_KMER_DEFAULT_K */
+  size_t max_len; /* 0 = no truncation */
+  size_t limit;   /* 0 = all records */
+  fc_dtype dtype; /* dtype of the stored vectors (f32 default) */
   const char *failed_tsv; /* where unprocessable sequences are listed (NULL = next to the output) */
+  /* > 0: kmer worker threads, and the OpenBLAS thread count of the language models' GEMMs for the call.
+   * The backend's vector kernels follow fc_num_threads() (FANTASIA_THREADS; the CLI sets it from
+   * --threads); a library caller wanting one thread everywhere sets FANTASIA_THREADS=1. 0 = defaults. */
   int threads;
-  /* language models (ESM-2): FANTASIA layer indices (0 = last hidden state; k selects hidden_states[-(k+1)]),
-   * NULL/0 = {0}; model_name: the type_<name> group written, NULL = "ESM". Ignored by kmer. */
+  /* language models: FANTASIA layer indices (0 = last hidden state; k selects hidden_states[-(k+1)]),
+   * NULL/0 = {0}; model_name: the type_<name> group written, NULL = "ESM" / "T5" / "ESM3c" by model.
+   * Ignored by kmer. */
   const int *layers;
   size_t n_layers;
   const char *model_name;

@@ -259,7 +259,8 @@ static void rotary_range(const void *p, const fc_simd_kernels *k, size_t lo, siz
 }
 
 void fc_rotary(float *x, size_t T, size_t heads, size_t hd, size_t ld, const float *inv_freq) {
-  if (hd / 2 > FC_ROTARY_MAX_HALF) { /* beyond the kernels' on-stack angle tables */
+  if (hd / 2 >
+      FC_ROTARY_MAX_HALF) { /* heads wider than the vector kernels were written for: the scalar twin */
     fc_rotary_ref(x, T, heads, hd, ld, inv_freq);
     return;
   }

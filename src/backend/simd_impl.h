@@ -10,8 +10,10 @@
  * error below 1.2e-7 for every z ≥ 0. tanh is never formed: 0.5(1 + tanh u) = sigmoid(2u) and
  * sigmoid(z) = 1/(1+e^−z) (z ≥ 0) or e^z/(1+e^z) (z < 0), which have no cancellation.
  *
- * Tails: the last partial vector goes through the same vector code via masked loads / stores (VLDN,
- * VSTN), so an element's value never depends on where a thread's range starts or ends.
+ * Tails: for the elementwise kernels the last partial vector goes through the same vector code via masked
+ * loads / stores (VLDN, VSTN), so an element's value never depends on where a thread's range starts or
+ * ends; the row kernels (layernorm, rmsnorm) finish a row with a scalar loop, which is deterministic too
+ * because threads split those by whole rows.
  *
  * No local arrays in these functions: with the wider target GCC raises a local array's alignment to the
  * vector width and then uses aligned moves on it, but AddressSanitizer's stack frames only guarantee 32

@@ -194,8 +194,10 @@ int fc_cmd_run(int argc, char **argv) {
       eo.batch_tokens = c->batch_tokens > 0 ? (size_t)c->batch_tokens : 0;
       if (c->max_memory && (st = fc_parse_bytes(c->max_memory, &eo.max_memory, &err)) != FC_OK) {
         char *why = fc_strdup(err.msg);
-        st = fc_error_set(&err, FC_EINVAL, "config: embedding.max_memory: %s", why ? why : "bad size");
+        st = fc_error_set(&err, FC_EINVAL, "config %s: embedding.max_memory: %s", config_path,
+                          why ? why : "bad size");
         free(why);
+        free(where);
         break;
       }
       eo.max_memory_source = "embedding.max_memory";

@@ -29,7 +29,8 @@ static fc_status write_failed(const char *path, const fc_seqset *s, char **extra
     fprintf(f.fp, "%s\t%zu\t%s\n", s->issues[i].id ? s->issues[i].id : "", s->issues[i].line,
             s->issues[i].reason);
   for (size_t i = 0; i < n_extra; i++)
-    fprintf(f.fp, "%s\t\t%s\n", extra_id[i], extra_reason[i]);
+    fprintf(f.fp, "%s\t\t%s\n", extra_id[i] ? extra_id[i] : "?", /* NULL: strdup ran out of memory */
+            extra_reason[i] ? extra_reason[i] : "could not be embedded (reason lost: out of memory)");
   return fc_atomic_commit(&f, err);
 }
 
