@@ -384,14 +384,10 @@ static void test_truncations_and_flips(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_safetensors),
-      cmocka_unit_test(test_sharded),
-      cmocka_unit_test(test_torch),
-      cmocka_unit_test(test_torch_compressed),
-      cmocka_unit_test(test_real_torch),
-      cmocka_unit_test(test_normalise),
-      cmocka_unit_test(test_bad_files),
-      cmocka_unit_test(test_truncations_and_flips),
+      cmocka_unit_test(test_safetensors), cmocka_unit_test(test_sharded),
+      cmocka_unit_test(test_torch),       cmocka_unit_test(test_torch_compressed),
+      cmocka_unit_test(test_real_torch),  cmocka_unit_test(test_normalise),
+      cmocka_unit_test(test_bad_files),   cmocka_unit_test(test_truncations_and_flips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
