@@ -42,13 +42,21 @@ static void load_golden(const char *model, golden *g) {
   free(raw), free(txt), free(jp), free(bp);
 }
 
+static void check_model_from(const char *model, int gated, fc_t5_act act, const char *weights_file);
+
+/* both weight formats of the fixture: model.safetensors (the directory) and its pytorch_model.bin twin */
 static void check_model(const char *model, int gated, fc_t5_act act) {
+  check_model_from(model, gated, act, NULL);
+  check_model_from(model, gated, act, "pytorch_model.bin");
+}
+
+static void check_model_from(const char *model, int gated, fc_t5_act act, const char *weights_file) {
   golden g;
   load_golden(model, &g);
-  char *dir = fx(model, "");
+  char *dir = fx(model, ""), *wpath = weights_file ? fx(model, weights_file) : NULL;
   fc_t5 *m = NULL;
   fc_error err = {0};
-  fc_status st = fc_t5_open(dir, NULL, &m, &err);
+  fc_status st = fc_t5_open(dir, wpath, &m, &err);
   if (st != FC_OK) fprintf(stderr, "%s\n", err.msg);
   assert_int_equal(st, FC_OK);
   const fc_t5_config *c = fc_t5_get_config(m);
@@ -117,7 +125,8 @@ static void check_model(const char *model, int gated, fc_t5_act act) {
     free(hs);
     free(ids);
   }
-  fprintf(stderr, "t5 %s: worst relative error (max|diff| / max|ref| per hidden state) %.3g\n", model, worst);
+  fprintf(stderr, "t5 %s %s: worst relative error (max|diff| / max|ref| per hidden state) %.3g\n", model,
+          weights_file ? weights_file : "model.safetensors", worst);
   /* bad inputs */
   int32_t bad[] = {19, 128};
   float out[3 * 32 * 2];
@@ -127,6 +136,7 @@ static void check_model(const char *model, int gated, fc_t5_act act) {
                    FC_EINVAL);
   fc_t5_close(m);
   free(dir);
+  free(wpath);
   cJSON_Delete(g.json);
   free(g.bin);
 }

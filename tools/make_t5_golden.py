@@ -1,7 +1,8 @@
 # Makes tests/fixtures/t5/: tiny random T5 encoders (HF layout, fp32 safetensors) + HF float64 hidden states.
 # Needs torch+transformers (ran on the GPU machine's CPU: transformers 5.17, torch 2.11). Run: python3 tools/make_t5_golden.py OUTDIR
 # The silu fixture was made later on this machine's CPU (transformers 5.24, torch 2.15; relu's golden.bin came
-# out byte-identical to the committed one) and given relu's spiece.model.
+# out byte-identical to the committed one) and given relu's spiece.model. The pytorch_model.bin twins were saved later from each model.safetensors
+# (T5EncoderModel.from_pretrained(dir).state_dict(), torch 2.15; tied shared/embed_tokens included).
 # Token ids: ProtT5 text form (U Z O B -> X, spaces) through tests/fixtures/tokenize/prott5/spiece.model (ids = 3 + index in R).
 import json,os,sys,numpy as np,torch
 from transformers import T5Config,T5EncoderModel
@@ -16,7 +17,7 @@ for k,(ff,nb,md)in C.items():
   with torch.no_grad():
     for n,p in m.named_parameters():
       p.copy_(1+0.2*torch.randn_like(p) if "norm" in n else torch.randn_like(p) if "shared" in n or "bias" in n else 0.2*torch.randn_like(p))
-  m.save_pretrained(o);sd=m.state_dict()
+  m.save_pretrained(o);sd=m.state_dict();torch.save(sd,o+"/pytorch_model.bin")  # the .bin twin (added later, see below)
   m=T5EncoderModel.from_pretrained(o,attn_implementation="eager").double().eval()
   J={"keys":sorted(sd),"feed_forward_proj":ff,"act":getattr(c,"dense_act_fn",0),"gated":getattr(c,"is_gated_act",0),"transformers":__import__("transformers").__version__,"cases":[]};off=0
   with open(o+"/golden.bin","wb")as fb:
