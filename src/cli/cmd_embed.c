@@ -51,7 +51,8 @@ static void help(FILE *out) {
       "  -v, --verbose / -q, --quiet\n\n"
       "example:\n"
       "  fantasia-c embed --model kmer -i demo/queries.fasta -o out/embeddings.h5\n"
-      "  fantasia-c embed --model models/esm2_t33_650M_UR50D --layers 0,1 -i q.fasta -o out/emb.h5\n",
+      "  fantasia-c embed --model models/esm2_t33_650M_UR50D --layers 0,1 -i q.fasta -o out/emb.h5\n"
+      "  fantasia-c embed --model Prot-T5 --models-dir /data/models --pooling fantasia -i q.fasta -o e.h5\n",
       out);
 }
 
