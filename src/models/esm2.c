@@ -8,6 +8,7 @@
 #include "fantasia/models.h"
 #include "fantasia/tokenize.h"
 #include "fantasia/weights.h"
+#include "model_common.h"
 
 typedef struct {
   float *ln1_w, *ln1_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *ln2_w, *ln2_b, *w1, *b1, *w2, *b2, *inv_freq;
@@ -22,34 +23,11 @@ struct fc_esm2 {
   size_t n_owned;
 };
 
-static fc_status cfg_int(const cJSON *root, const char *key, int *dst, int required, const char *path,
-                         fc_error *err) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-  if (!v || cJSON_IsNull(v)) {
-    if (required) return fc_error_set(err, FC_EFORMAT, "%s: missing key '%s'", path, key);
-    return FC_OK;
-  }
-  if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
-    return fc_error_set(err, FC_EFORMAT, "%s: '%s' must be an integer", path, key);
-  *dst = (int)v->valuedouble;
-  return FC_OK;
-}
-
 static fc_status read_config(const char *dir, fc_esm2_config *c, double *rope_theta, fc_error *err) {
-  char *path = fc_path_join(dir, "config.json"), *txt = NULL;
-  size_t len = 0;
-  if (!path) return fc_error_set(err, FC_ENOMEM, "out of memory");
-  fc_status st = fc_read_file(path, 0, &txt, &len, err);
-  if (st != FC_OK) {
-    free(path);
-    return st;
-  }
-  cJSON *root = cJSON_ParseWithLength(txt, len);
-  free(txt);
-  if (!cJSON_IsObject(root)) {
-    st = fc_error_set(err, FC_EFORMAT, "%s: not a JSON object", path);
-    goto out;
-  }
+  cJSON *root = NULL;
+  char *path = NULL;
+  fc_status st = fcm_read_json(dir, "config.json", &root, &path, err);
+  if (st != FC_OK) return st;
   memset(c, 0, sizeof *c);
   c->token_dropout = 0;
   c->mask_token_id = 32;
@@ -76,13 +54,13 @@ static fc_status read_config(const char *dir, fc_esm2_config *c, double *rope_th
     st = fc_error_set(err, FC_EUNSUPPORTED, "%s: emb_layer_norm_before=true (ESM-1b) is not supported", path);
     goto out;
   }
-  if ((st = cfg_int(root, "vocab_size", &c->vocab_size, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "hidden_size", &c->hidden_size, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "num_hidden_layers", &c->num_hidden_layers, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "num_attention_heads", &c->num_attention_heads, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "intermediate_size", &c->intermediate_size, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "mask_token_id", &c->mask_token_id, 0, path, err)) != FC_OK ||
-      (st = cfg_int(root, "pad_token_id", &c->pad_token_id, 0, path, err)) != FC_OK)
+  if ((st = fcm_cfg_int(root, "vocab_size", &c->vocab_size, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "hidden_size", &c->hidden_size, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "num_hidden_layers", &c->num_hidden_layers, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "num_attention_heads", &c->num_attention_heads, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "intermediate_size", &c->intermediate_size, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "mask_token_id", &c->mask_token_id, 0, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "pad_token_id", &c->pad_token_id, 0, path, err)) != FC_OK)
     goto out;
   const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
   if (eps) {

@@ -9,6 +9,7 @@
 #include "fantasia/models.h"
 #include "fantasia/tokenize.h"
 #include "fantasia/weights.h"
+#include "model_common.h"
 
 typedef struct {
   float *ln1, *wq, *wk, *wv, *wo, *ln2, *wi, *wi1, *wout; /* wi = wi (ungated) or wi_0 (gated) */
@@ -25,19 +26,6 @@ struct fc_t5 {
 
 int fc_t5_relative_bucket(int r, int num_buckets, int max_distance) {
   return fc_relative_position_bucket(r, num_buckets, max_distance);
-}
-
-static fc_status cfg_int(const cJSON *root, const char *key, int *dst, int required, const char *path,
-                         fc_error *err) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-  if (!v || cJSON_IsNull(v)) {
-    if (required) return fc_error_set(err, FC_EFORMAT, "%s: missing key '%s'", path, key);
-    return FC_OK;
-  }
-  if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
-    return fc_error_set(err, FC_EFORMAT, "%s: '%s' must be an integer", path, key);
-  *dst = (int)v->valuedouble;
-  return FC_OK;
 }
 
 /* HF T5Config: "gated-X" -> gated with X, else ungated X; "gated-gelu" uses gelu_new. */
@@ -59,20 +47,10 @@ static int parse_ffn(const char *s, fc_t5_config *c) {
 }
 
 static fc_status read_config(const char *dir, fc_t5_config *c, fc_error *err) {
-  char *path = fc_path_join(dir, "config.json"), *txt = NULL;
-  size_t len = 0;
-  if (!path) return fc_error_set(err, FC_ENOMEM, "out of memory");
-  fc_status st = fc_read_file(path, 0, &txt, &len, err);
-  if (st != FC_OK) {
-    free(path);
-    return st;
-  }
-  cJSON *root = cJSON_ParseWithLength(txt, len);
-  free(txt);
-  if (!cJSON_IsObject(root)) {
-    st = fc_error_set(err, FC_EFORMAT, "%s: not a JSON object", path);
-    goto out;
-  }
+  cJSON *root = NULL;
+  char *path = NULL;
+  fc_status st = fcm_read_json(dir, "config.json", &root, &path, err);
+  if (st != FC_OK) return st;
   memset(c, 0, sizeof *c);
   c->num_buckets = 32;
   c->max_distance = 128;
@@ -85,16 +63,16 @@ static fc_status read_config(const char *dir, fc_t5_config *c, fc_error *err) {
     st = fc_error_set(err, FC_EUNSUPPORTED, "%s: model_type is not \"t5\"", path);
     goto out;
   }
-  if ((st = cfg_int(root, "vocab_size", &c->vocab_size, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "d_model", &c->d_model, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "d_kv", &c->d_kv, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "num_heads", &c->num_heads, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "d_ff", &c->d_ff, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "num_layers", &c->num_layers, 1, path, err)) != FC_OK ||
-      (st = cfg_int(root, "relative_attention_num_buckets", &c->num_buckets, 0, path, err)) != FC_OK ||
-      (st = cfg_int(root, "relative_attention_max_distance", &c->max_distance, 0, path, err)) != FC_OK ||
-      (st = cfg_int(root, "pad_token_id", &c->pad_token_id, 0, path, err)) != FC_OK ||
-      (st = cfg_int(root, "eos_token_id", &c->eos_token_id, 0, path, err)) != FC_OK)
+  if ((st = fcm_cfg_int(root, "vocab_size", &c->vocab_size, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "d_model", &c->d_model, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "d_kv", &c->d_kv, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "num_heads", &c->num_heads, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "d_ff", &c->d_ff, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "num_layers", &c->num_layers, 1, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "relative_attention_num_buckets", &c->num_buckets, 0, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "relative_attention_max_distance", &c->max_distance, 0, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "pad_token_id", &c->pad_token_id, 0, path, err)) != FC_OK ||
+      (st = fcm_cfg_int(root, "eos_token_id", &c->eos_token_id, 0, path, err)) != FC_OK)
     goto out;
   const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_epsilon");
   if (eps) {
