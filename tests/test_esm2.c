@@ -14,6 +14,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include "fantasia/models.h"
 #include "fantasia/weights.h"
 
@@ -22,25 +24,9 @@ static char *fx(const char *rel) {
   return fc_sprintf("%s/esm2/%s", d ? d : "tests/fixtures", rel);
 }
 
-typedef struct {
-  cJSON *json;
-  float *bin;
-  size_t nbin;
-} golden;
-
 static void load_golden(golden *g) {
-  char *jp = fx("golden.json"), *bp = fx("golden.bin"), *txt = NULL;
-  size_t len = 0;
-  assert_int_equal(fc_read_file(jp, 0, &txt, &len, NULL), FC_OK);
-  g->json = cJSON_ParseWithLength(txt, len);
-  assert_non_null(g->json);
-  char *raw = NULL;
-  assert_int_equal(fc_read_file(bp, 0, &raw, &len, NULL), FC_OK);
-  g->nbin = len / 4;
-  g->bin = malloc(len);
-  memcpy(g->bin, raw, len); /* little-endian float32 */
-  free(raw);
-  free(txt);
+  char *jp = fx("golden.json"), *bp = fx("golden.bin");
+  golden_load(g, jp, bp);
   free(jp);
   free(bp);
 }
@@ -120,8 +106,7 @@ static void test_golden_safetensors(void **state) {
   golden g;
   load_golden(&g);
   check_model(NULL, &g);
-  cJSON_Delete(g.json);
-  free(g.bin);
+  golden_free(&g);
 }
 
 static void test_golden_torch_bin(void **state) {
@@ -131,8 +116,7 @@ static void test_golden_torch_bin(void **state) {
   char *bin = fx("pytorch_model.bin");
   check_model(bin, &g);
   free(bin);
-  cJSON_Delete(g.json);
-  free(g.bin);
+  golden_free(&g);
 }
 
 static void test_layer_index_range(void **state) {
@@ -386,8 +370,7 @@ static void test_batch_equals_single(void **state) {
   free(single), free(batch);
   fc_esm2_close(m);
   free(dir);
-  cJSON_Delete(g.json);
-  free(g.bin);
+  golden_free(&g);
 }
 
 int main(void) {

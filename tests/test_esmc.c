@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include "fantasia/models.h"
 #include "fantasia/weights.h"
 
@@ -26,30 +28,11 @@ static char *fx(const char *rel) {
   return fc_sprintf("%s/esmc/%s", d ? d : "tests/fixtures", rel);
 }
 
-typedef struct {
-  cJSON *json;
-  float *bin;
-  size_t nbin;
-} golden;
-
 static void load_golden(golden *g) {
-  char *jp = fx("golden.json"), *bp = fx("golden.bin"), *txt = NULL, *raw = NULL;
-  size_t len = 0;
-  assert_int_equal(fc_read_file(jp, 0, &txt, &len, NULL), FC_OK);
-  g->json = cJSON_ParseWithLength(txt, len);
-  assert_non_null(g->json);
-  assert_int_equal(fc_read_file(bp, 0, &raw, &len, NULL), FC_OK);
-  g->nbin = len / 4;
-  g->bin = malloc(len);
-  memcpy(g->bin, raw, len); /* little-endian float32 */
-  free(raw);
-  free(txt);
+  char *jp = fx("golden.json"), *bp = fx("golden.bin");
+  golden_load(g, jp, bp);
   free(jp);
   free(bp);
-}
-static void free_golden(golden *g) {
-  cJSON_Delete(g->json);
-  free(g->bin);
 }
 
 static fc_esmc *open_ok(const char *path) {
@@ -88,7 +71,7 @@ static void test_tokenizer(void **state) {
     n++;
   }
   assert_true(n >= 15);
-  free_golden(&g);
+  golden_free(&g);
 }
 
 static double check_model(const char *path, const golden *g) {
@@ -161,7 +144,7 @@ static void test_golden_hub_dir(void **state) {
   char *dir = fx("");
   check_model(dir, &g);
   free(dir);
-  free_golden(&g);
+  golden_free(&g);
 }
 
 static void test_golden_pth_file_bf16(void **state) {
@@ -184,7 +167,7 @@ static void test_golden_pth_file_bf16(void **state) {
   p = fx("data/weights/esmc_tiny.pth");
   fc_esmc_close(open_ok(p));
   free(p);
-  free_golden(&g);
+  golden_free(&g);
 }
 
 static void test_batch(void **state) {
@@ -377,7 +360,7 @@ static void test_damaged(void **state) {
     char *h = rewrite_as(NULL, NULL, 1);
     check_model(h, &g); /* f16 storage: the same golden */
     rm_dir(h);
-    free_golden(&g);
+    golden_free(&g);
   }
   /* explicit head count overriding the config: 1 head of 24 opens (another model), 5 does not divide */
   assert_int_equal(fc_esmc_open_heads(d, 1, &m, &err), FC_OK);

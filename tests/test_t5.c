@@ -15,6 +15,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "golden.h"
+
 #include "fantasia/models.h"
 #include "fantasia/tokenize.h"
 
@@ -23,23 +25,11 @@ static char *fx(const char *model, const char *rel) {
   return fc_sprintf("%s/t5/%s/%s", d ? d : "tests/fixtures", model, rel);
 }
 
-typedef struct {
-  cJSON *json;
-  float *bin;
-  size_t nbin;
-} golden;
-
 static void load_golden(const char *model, golden *g) {
-  char *jp = fx(model, "golden.json"), *bp = fx(model, "golden.bin"), *txt = NULL, *raw = NULL;
-  size_t len = 0;
-  assert_int_equal(fc_read_file(jp, 0, &txt, &len, NULL), FC_OK);
-  g->json = cJSON_ParseWithLength(txt, len);
-  assert_non_null(g->json);
-  assert_int_equal(fc_read_file(bp, 0, &raw, &len, NULL), FC_OK);
-  g->nbin = len / 4;
-  g->bin = malloc(len);
-  memcpy(g->bin, raw, len); /* little-endian float32 */
-  free(raw), free(txt), free(jp), free(bp);
+  char *jp = fx(model, "golden.json"), *bp = fx(model, "golden.bin");
+  golden_load(g, jp, bp);
+  free(jp);
+  free(bp);
 }
 
 static void check_model_from(const char *model, int gated, fc_t5_act act, const char *weights_file);
@@ -137,8 +127,7 @@ static void check_model_from(const char *model, int gated, fc_t5_act act, const 
   fc_t5_close(m);
   free(dir);
   free(wpath);
-  cJSON_Delete(g.json);
-  free(g.bin);
+  golden_free(&g);
 }
 
 static void test_golden_relu(void **state) {
@@ -325,8 +314,7 @@ static void batch_equals_single(const char *model) {
   free(single), free(batch), free(longseq);
   fc_t5_close(m);
   free(dir);
-  cJSON_Delete(g.json);
-  free(g.bin);
+  golden_free(&g);
 }
 
 static void test_batch_relu(void **state) {
