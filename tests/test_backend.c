@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fantasia/backend.h"
+#include "fantasia/core.h"
 
 static uint64_t rng = 88172645463325252ULL;
 static double urand(void) {
@@ -228,7 +229,8 @@ static void test_attention_blocked(void **state) {
       float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
             *o3 = rnd(T * heads * hd, 1), *full = malloc(T * T * sizeof(float)),
             *work = malloc(fc_attention_blocked_work(T, block) * sizeof(float));
-      assert_true(fc_attention_blocked_work(T, block) == (block < T ? block : T) * T);
+      assert_true(fc_attention_blocked_work(T, block) ==
+                  (size_t)fc_num_threads() * (block < T ? block : T) * T);
       const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
       fc_attention_blocked(q, k, v, T, heads, hd, ld, o1, work, block);
       fc_attention(q, k, v, T, heads, hd, ld, o2, full);
@@ -241,6 +243,41 @@ static void test_attention_blocked(void **state) {
       assert_true(relerr(o1, o3, T * heads * hd) < 1e-5);
       free(qkv), free(o1), free(o2), free(o3), free(full), free(work);
     }
+}
+
+/* The (block, head) pairs run on fc_num_threads() threads: 1, 2 and 3 threads give the same bits. */
+static void test_attention_threads(void **state) {
+  (void)state;
+  const char *saved = getenv("FANTASIA_THREADS");
+  char *keep = saved ? strdup(saved) : NULL;
+  static const char *const NT[] = {"1", "2", "3"};
+  for (size_t a = 1; a < 4; a++) {
+    size_t T = BT[a], heads = 3, hd = 8, ld = 3 * heads * hd, n = T * heads * hd, nb = 32;
+    float *qkv = rnd(T * ld, 2), *relb = rnd(nb * heads, 3), *o[3], *r[3];
+    const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
+    for (size_t t = 0; t < 3; t++) {
+      setenv("FANTASIA_THREADS", NT[t], 1);
+      assert_int_equal(fc_num_threads(), (int)t + 1);
+      float *w1 = malloc(fc_attention_blocked_work(T, 5) * sizeof(float)),
+            *w2 = malloc(fc_attention_relbias_work(T, heads, 5) * sizeof(float));
+      o[t] = rnd(n, 1), r[t] = rnd(n, 1);
+      fc_attention_blocked(q, k, v, T, heads, hd, ld, o[t], w1, 5);
+      fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, (int)nb, 128, r[t], w2, 5);
+      free(w1), free(w2);
+    }
+    for (size_t t = 1; t < 3; t++) {
+      assert_memory_equal(o[0], o[t], n * sizeof(float));
+      assert_memory_equal(r[0], r[t], n * sizeof(float));
+    }
+    for (size_t t = 0; t < 3; t++)
+      free(o[t]), free(r[t]);
+    free(qkv), free(relb);
+  }
+  if (keep)
+    setenv("FANTASIA_THREADS", keep, 1);
+  else
+    unsetenv("FANTASIA_THREADS");
+  free(keep);
 }
 
 static void test_attention_relbias_blocked(void **state) {
@@ -608,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_attention_bias),
       cmocka_unit_test(test_rmsnorm),
       cmocka_unit_test(test_attention_blocked),
+      cmocka_unit_test(test_attention_threads),
       cmocka_unit_test(test_attention_relbias_blocked),
       cmocka_unit_test(test_simd_acts),
       cmocka_unit_test(test_simd_elementwise),

@@ -82,7 +82,10 @@ void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, flo
  * sequences (0.5 MB per 1,000 keys) while each GEMM still has 128 rows. */
 #define FC_ATTENTION_BLOCK 128
 
-/* Floats of `work` fc_attention_blocked needs: min(block, T)·T (at least 1). */
+/* Floats of `work` fc_attention_blocked needs: one score block of min(block, T)·T per thread, for
+ * fc_num_threads() threads (at least 1). The (query block, head) pairs run in parallel, each thread with
+ * single-threaded BLAS calls (OpenBLAS is set to one thread for the call and restored after); the result
+ * does not depend on the thread count. */
 size_t fc_attention_blocked_work(size_t T, size_t block);
 void fc_attention_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
                           size_t ld, float *out, float *work, size_t block);
@@ -97,7 +100,7 @@ int fc_relative_position_bucket(int r, int num_buckets, int max_distance);
  * relb[bucket(j − i)·heads + h] (relb: the [num_buckets, heads] table of block 0; no 1/√d applied), then
  * the row softmax and ·v_h. No [heads, T, T] tensor is formed: the bias of each query row is a contiguous
  * slice of a per-head table over the 2T−1 offsets. `work` holds fc_attention_relbias_work(T, heads, block)
- * floats: min(block, T)·T + heads·(2T − 1). */
+ * floats: fc_num_threads()·min(block, T)·T + heads·(2T − 1). Threads as fc_attention_blocked. */
 size_t fc_attention_relbias_work(size_t T, size_t heads, size_t block);
 void fc_attention_relbias_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads,
                                   size_t hd, size_t ld, const float *relb, int num_buckets, int max_distance,

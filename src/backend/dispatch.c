@@ -166,6 +166,10 @@ void fc_softmax_rows(float *x, size_t rows, size_t cols) {
   par_for(rows, cols, 1, FC_BACKEND_PAR_MIN_HEAVY, softmax_range, &a);
 }
 
+void fc_softmax_rows_serial(float *x, size_t rows, size_t cols) {
+  kernels()->softmax(x, rows, cols);
+}
+
 /* ---- elementwise kernels ---- */
 
 typedef struct {

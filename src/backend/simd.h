@@ -26,6 +26,9 @@ typedef struct {
 
 #define FC_ROTARY_MAX_HALF 512
 
+/* fc_softmax_rows on the calling thread only (for callers that run their own threads: attention.c). */
+void fc_softmax_rows_serial(float *x, size_t rows, size_t cols);
+
 extern const fc_simd_kernels fc_simd_kernels_scalar;
 extern const fc_simd_kernels fc_simd_kernels_avx2;   /* call only when fc_simd_best() >= FC_SIMD_AVX2 */
 extern const fc_simd_kernels fc_simd_kernels_avx512; /* call only when fc_simd_best() >= FC_SIMD_AVX512 */
