@@ -55,7 +55,7 @@ if ! "$PYTHON" -c "import torch, transformers, safetensors, sentencepiece" 2>/de
   echo "  (it makes the random-weight models and runs the Hugging Face peer; set PYTHON)"
   exit 0
 fi
-for b in fantasia-c plm_bench; do
+for b in fantasia-c plm_bench fma_peak; do
   if [ ! -x "$BUILD/$b" ]; then
     echo "plm_bench.sh: $BUILD/$b not found; build first (cmake --build $BUILD)" >&2
     exit 2
@@ -100,6 +100,9 @@ EOF
 } | tee "$LOG"
 
 # ---- esm-cpp venv (ESM-2 only)
+# the machine's float32 FMA ceiling on $THREADS threads: the summary states each side's GFLOPS against it
+echo "RESULT run=peak-machine $("$BUILD/fma_peak" "$THREADS" 1 | sed 's/^RESULT //')" | tee -a "$LOG"
+
 ESMPY=""
 if [ "$ESMCPP" != 1 ] && [[ ",$MODELS," == *,esm2,* ]]; then
   echo "esm-cpp: skipped (ESMCPP=$ESMCPP; at the 35M size its float32 AVX2 path was 11x slower than ours)" | tee -a "$LOG"
@@ -143,6 +146,7 @@ for kind in ${MODELS//,/ }; do
     exit 1
   }
   echo "-- $kind: $MD ($(du -sh "$MD/model.safetensors" | cut -f1) of float32 weights)" | tee -a "$LOG"
+  python3 bench/plm_flops.py "$kind" "$MD" "$SAMPLE" | tee -a "$LOG"
   if [[ ",$OURS," == *,cli,* ]]; then
     rm -f "$DIR/ours-$kind.h5" "$DIR/ours-$kind.failed.tsv"
     run "ours-cli-$kind" "$BUILD/fantasia-c" embed --model "$MD" --layers 0 --threads "$THREADS" -q \
@@ -163,6 +167,7 @@ for kind in ${MODELS//,/ }; do
 done
 
 # ---- summary: ours vs each peer, per model
-echo "== summary: res/s = sample residues / forward seconds (model load excluded); whole = the command's wall time" | tee -a "$LOG"
+echo "== summary: res/s = sample residues / forward seconds (model load excluded); whole = the command's wall time;" \
+  "GFLOPS = the pass's multiply-adds (bench/plm_flops.py) / forward seconds, % of the machine's FMA peak (bench/fma_peak.c)" | tee -a "$LOG"
 python3 bench/plm_summary.py "$LOG" | tee -a "$LOG"
 echo "== results in $LOG"
