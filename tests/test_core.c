@@ -1,9 +1,12 @@
-/* core: errors, fp16/bf16 conversion (vectorised vs scalar twin), atomic files. */
+/* core: errors, fp16/bf16 conversion (vectorised vs scalar twin), atomic files, CPU and memory limits
+ * (affinity, cgroup v1/v2 files, damaged ones). */
 #include <math.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,7 +77,8 @@ static void test_f16_array_matches_scalar(void **state) {
     size_t n = sizes[s];
     uint16_t *src = malloc((n + 1) * 2);
     float *a = malloc((n + 1) * 4), *b = malloc((n + 1) * 4);
-    for (size_t i = 0; i < n; i++) src[i] = (uint16_t)(i * 2654435761u >> 7);
+    for (size_t i = 0; i < n; i++)
+      src[i] = (uint16_t)(i * 2654435761u >> 7);
     fc_f16_to_f32_array(src, a, n);
     fc_f16_to_f32_array_scalar(src, b, n);
     assert_memory_equal(a, b, n * 4);
@@ -121,7 +125,6 @@ static void test_atomic_file(void **state) {
   free(path);
 }
 
-
 static void test_strmap(void **state) {
   (void)state;
   fc_strmap m;
@@ -143,7 +146,6 @@ static void test_strmap(void **state) {
   fc_strmap_free(&m);
 }
 
-
 static void test_read_truncated_gzip(void **state) {
   (void)state;
   char path[] = "/tmp/fc_core_gz_XXXXXX";
@@ -151,7 +153,8 @@ static void test_read_truncated_gzip(void **state) {
   assert_true(fd >= 0);
   close(fd);
   gzFile g = gzopen(path, "wb");
-  for (int i = 0; i < 20000; i++) gzprintf(g, "line %d of some text\n", i);
+  for (int i = 0; i < 20000; i++)
+    gzprintf(g, "line %d of some text\n", i);
   gzclose(g);
   char *data;
   size_t len;
@@ -164,11 +167,85 @@ static void test_read_truncated_gzip(void **state) {
   unlink(path);
 }
 
+/* writes `text` to <dir>/<rel>, creating the folders on the way */
+static void put(const char *dir, const char *rel, const char *text) {
+  char path[1024], cmd[1100];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+  assert_int_equal(system(cmd), 0);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void test_cgroup_limits(void **state) {
+  (void)state;
+  char d[] = "/tmp/fc_cgroup_XXXXXX", proc[64], root[64];
+  assert_non_null(mkdtemp(d));
+  snprintf(proc, sizeof proc, "%s/proc_cgroup", d);
+  snprintf(root, sizeof root, "%s/cg", d);
+  /* v2: the tightest limit from the job's cgroup up to the root ("max" = none); quota 1.5 CPUs */
+  put(d, "proc_cgroup", "0::/slurm/job1/step0\n");
+  put(d, "cg/slurm/memory.max", "17179869184\n");
+  put(d, "cg/slurm/job1/memory.max", "max\n");
+  put(d, "cg/slurm/job1/step0/memory.max", "34359738368\n");
+  put(d, "cg/slurm/job1/cpu.max", "150000 100000\n");
+  put(d, "cg/slurm/cpu.max", "max 100000\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == (size_t)17179869184ULL);
+  assert_true(fabs(fc_cgroup_cpu_quota_at(proc, root) - 1.5) < 1e-12);
+  /* damaged limit files are ignored, not trusted: garbage, empty, negative, trailing junk */
+  put(d, "cg/slurm/memory.max", "lots\n");
+  put(d, "cg/slurm/job1/memory.max", "");
+  put(d, "cg/slurm/job1/step0/memory.max", "-5\n");
+  put(d, "cg/slurm/job1/cpu.max", "150000\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
+  assert_true(fc_cgroup_cpu_quota_at(proc, root) == 0);
+  put(d, "cg/slurm/job1/step0/memory.max", "1024x\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
+  /* a container's own namespace: path "/", the limit at the root */
+  put(d, "proc_cgroup", "0::/\n");
+  put(d, "cg/memory.max", "1000\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == 1000);
+  /* v1: the memory hierarchy among others; 2^63 - 4096 means unlimited */
+  put(d, "proc_cgroup", "12:cpu,cpuacct:/x\n4:blkio,memory:/docker/abc\n1:name=systemd:/y\n");
+  put(d, "cg/memory/docker/abc/memory.limit_in_bytes", "1073741824\n");
+  put(d, "cg/memory/memory.limit_in_bytes", "9223372036854771712\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == (size_t)1073741824);
+  assert_true(fc_cgroup_cpu_quota_at(proc, root) == 0);
+  put(d, "cg/memory/docker/abc/memory.limit_in_bytes", "9223372036854771712\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
+  /* no cgroup file at all, or one naming nothing we know: no limit */
+  put(d, "proc_cgroup", "garbage without colons\n3:cpuset:/z\n");
+  assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
+  assert_true(fc_cgroup_memory_limit_at("/nonexistent/cgroup", root) == SIZE_MAX);
+  assert_true(fc_cgroup_cpu_quota_at("/nonexistent/cgroup", root) == 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+
+  /* this process: some memory, and threads = FANTASIA_THREADS, else at most the CPUs it may run on */
+  assert_true(fc_memory_limit() > 0);
+  const char *saved = getenv("FANTASIA_THREADS");
+  char *keep = saved ? strdup(saved) : NULL;
+  setenv("FANTASIA_THREADS", "7", 1);
+  assert_int_equal(fc_num_threads(), 7);
+  unsetenv("FANTASIA_THREADS");
+  cpu_set_t set;
+  int n = fc_num_threads();
+  assert_true(n >= 1);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) assert_true(n <= CPU_COUNT(&set));
+  if (keep) setenv("FANTASIA_THREADS", keep, 1);
+  free(keep);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_one_line), cmocka_unit_test(test_f16_roundtrip_all),
       cmocka_unit_test(test_f16_rounding),   cmocka_unit_test(test_f16_array_matches_scalar),
-      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file), cmocka_unit_test(test_strmap), cmocka_unit_test(test_read_truncated_gzip),
+      cmocka_unit_test(test_bf16),           cmocka_unit_test(test_atomic_file),
+      cmocka_unit_test(test_strmap),         cmocka_unit_test(test_read_truncated_gzip),
+      cmocka_unit_test(test_cgroup_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,9 +105,19 @@ float fc_bf16_to_f32(uint16_t h);
 void *fc_aligned_alloc(size_t bytes);
 void fc_aligned_free(void *p);
 
-/* ---- threads ---- */
-/* Worker count: FANTASIA_THREADS env, else online CPUs. */
+/* ---- what this process may use of the machine (src/core/sysres.c) ---- */
+/* Worker count: FANTASIA_THREADS env, else the CPUs this process may run on: its affinity mask (taskset,
+ * Slurm's cpuset) capped by a cgroup v2 CPU quota (cpu.max, e.g. `docker --cpus 1.5`: 2), at least 1. */
 int fc_num_threads(void);
+/* Bytes of memory this process may use: the physical RAM capped by its cgroup's memory limit (v2
+ * memory.max, v1 memory.limit_in_bytes; the tightest from its cgroup up to the root), since a Slurm job or
+ * a container sees the node's RAM but is killed at its limit. 0 when unknown. */
+size_t fc_memory_limit(void);
+/* The cgroup parts, readable from any root (tests): the memory limit in bytes (SIZE_MAX: none) and the CPU
+ * quota in CPUs (0: none) for the cgroups named by a /proc/self/cgroup-style file, under a cgroup mount
+ * root (v2 files at <root><path>/, v1 memory at <root>/memory<path>/). */
+size_t fc_cgroup_memory_limit_at(const char *proc_cgroup, const char *root);
+double fc_cgroup_cpu_quota_at(const char *proc_cgroup, const char *root);
 
 /* ---- string -> int64 hash map (open addressing, FNV-1a). Keys are BORROWED: the caller keeps
  * them alive and unchanged while they are in the map. Not thread-safe for writers. ---- */

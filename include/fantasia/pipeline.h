@@ -31,7 +31,9 @@ typedef struct {
   const char *failed_tsv; /* where unprocessable sequences are listed (NULL = next to the output) */
   /* > 0: kmer worker threads, and the OpenBLAS thread count of the language models' GEMMs for the call.
    * The backend's vector kernels follow fc_num_threads() (FANTASIA_THREADS; the CLI sets it from
-   * --threads); a library caller wanting one thread everywhere sets FANTASIA_THREADS=1. 0 = defaults. */
+   * --threads); a library caller wanting one thread everywhere sets FANTASIA_THREADS=1. 0 = defaults:
+   * fc_num_threads() for both (the CPUs this process may use), unless OPENBLAS_NUM_THREADS or
+   * OMP_NUM_THREADS is set, which then rules the GEMMs. */
   int threads;
   /* language models: FANTASIA layer indices (0 = last hidden state; k selects hidden_states[-(k+1)]),
    * NULL/0 = {0}; model_name: the type_<name> group written, NULL = "ESM" / "T5" / "ESM3c" by model.
@@ -53,7 +55,8 @@ typedef struct {
   const char *max_memory_source; /* how the budget is named in failure reasons; NULL = "--max-memory" */
 } fc_embed_opts;
 #define FC_EMBED_DEFAULT_BATCH_TOKENS 4096
-/* Default working-memory budget: half of the physical RAM (sysconf), at least 256 MiB. */
+/* Default working-memory budget: half of what this process may use (fc_memory_limit: the physical RAM,
+ * capped by a cgroup memory limit such as a Slurm job's or a container's), at least 256 MiB. */
 size_t fc_embed_default_memory(void);
 /* Parses a byte size: a number with an optional binary unit K, M, G, T (also KB/KiB...; 1K = 1024) or none
  * (bytes), e.g. "8G", "1.5g", "512MiB", "1000000". FC_EINVAL for anything else, zero or overflow. */

@@ -40,7 +40,7 @@ static void help(FILE *out) {
         "      --ontology FILE       GO OBO (plain or .gz), for gopredsim and --propagate\n"
         "      --propagate           propagate the prediction files' scores to all ancestors (max)\n"
         "      --no-predictions      do not write predictions/*.tsv and cafa/*.txt\n"
-        "  -t, --threads N           threads [all cores]\n"
+        "  -t, --threads N           threads [the CPUs this process may use: affinity, cgroup quota]\n"
         "  -v, --verbose / -q, --quiet\n\n"
         "example:\n"
         "  fantasia-c lookup -e out/embeddings.h5 -r out/reference.db -o out/lookup -k 5 --alignments\n",

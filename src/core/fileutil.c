@@ -211,13 +211,6 @@ double fc_now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int fc_num_threads(void) {
-  const char *e = getenv("FANTASIA_THREADS");
-  if (e && atoi(e) > 0) return atoi(e);
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
-}
-
 void *fc_aligned_alloc(size_t bytes) {
   void *p = NULL;
   if (bytes == 0) bytes = 64;

@@ -43,8 +43,7 @@ static char *failed_path(const fc_embed_opts *o, const char *out_h5) {
 
 /* ---- memory sizes ---- */
 size_t fc_embed_default_memory(void) {
-  long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
-  size_t min = (size_t)256 << 20, half = pages > 0 && psz > 0 ? (size_t)pages / 2 * (size_t)psz : 0;
+  size_t min = (size_t)256 << 20, half = fc_memory_limit() / 2;
   return half > min ? half : min;
 }
 
@@ -460,11 +459,16 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
     int is_dir_model = (cfg && fc_file_exists(cfg)) || fc_esmc_is_checkpoint(model);
     free(cfg);
     if (is_dir_model) {
-      /* --threads bounds the BLAS GEMMs too (the backend kernels read FANTASIA_THREADS, set by the CLI) */
+      /* --threads bounds the BLAS GEMMs too (the backend kernels read FANTASIA_THREADS, set by the CLI).
+       * Without it, OpenBLAS's own count is kept when the user set one, else fc_num_threads(): OpenBLAS
+       * counts the affinity mask but not a cgroup CPU quota (a container's --cpus). */
       int blas_threads = openblas_get_num_threads();
-      if (o->threads > 0) openblas_set_num_threads(o->threads);
+      int nt = o->threads > 0 ? o->threads
+               : getenv("OPENBLAS_NUM_THREADS") || getenv("OMP_NUM_THREADS") ? 0
+                                                                             : fc_num_threads();
+      if (nt > 0) openblas_set_num_threads(nt);
       fc_status st = embed_plm(fasta, out_h5, o, n_done, n_failed, err);
-      if (o->threads > 0) openblas_set_num_threads(blas_threads);
+      if (nt > 0) openblas_set_num_threads(blas_threads);
       return st;
     }
   }
