@@ -1,6 +1,8 @@
 /* backend/cpu: every optimised primitive against its plain scalar twin on random inputs of awkward sizes,
  * plus a few hand-checked values. */
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -228,11 +230,14 @@ static void test_attention_blocked(void **state) {
       if (getenv("FC_SANITIZE") && T > 500 && block == 1) continue; /* keeps the sanitizer run short */
       float *qkv = rnd(T * ld, 2), *o1 = rnd(T * heads * hd, 1), *o2 = rnd(T * heads * hd, 1),
             *o3 = rnd(T * heads * hd, 1), *full = malloc(T * T * sizeof(float)),
-            *work = malloc(fc_attention_blocked_work(T, block) * sizeof(float));
-      assert_true(fc_attention_blocked_work(T, block) ==
-                  (size_t)fc_num_threads() * (block < T ? block : T) * T);
+            *work = malloc(fc_attention_blocked_work(T, heads, block) * sizeof(float));
+      size_t B = block < T ? block : T, nt = (size_t)fc_num_threads(), pairs = (T + B - 1) / B * heads;
+      if (nt > FC_ATTENTION_MAX_THREADS) nt = FC_ATTENTION_MAX_THREADS;
+      if (nt > pairs) nt = pairs;
+      assert_true(fc_attention_blocked_work(T, heads, block) == nt * B * T);
       const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
-      fc_attention_blocked(q, k, v, T, heads, hd, ld, o1, work, block);
+      fc_attention_blocked(q, k, v, T, heads, hd, ld, o1, work, fc_attention_blocked_work(T, heads, block),
+                           block);
       fc_attention(q, k, v, T, heads, hd, ld, o2, full);
       double e1 = relerr(o1, o2, T * heads * hd);
       if (e1 > worst_blocked) worst_blocked = e1;
@@ -245,7 +250,35 @@ static void test_attention_blocked(void **state) {
     }
 }
 
-/* The (block, head) pairs run on fc_num_threads() threads: 1, 2 and 3 threads give the same bits. */
+/* Two threads running attention at once (a caller embedding several sequences in parallel): each call
+ * makes BLAS single-threaded for its duration; the count the caller had must be back afterwards. */
+static void *att_loop(void *p) {
+  const float *qkv = p;
+  float *o = malloc(33 * 2 * 8 * sizeof(float)),
+        *w = malloc(fc_attention_blocked_work(33, 2, 5) * sizeof(float));
+  for (int r = 0; r < 40; r++)
+    fc_attention_blocked(qkv, qkv + 16, qkv + 32, 33, 2, 8, 48, o, w, fc_attention_blocked_work(33, 2, 5), 5);
+  free(o), free(w);
+  return NULL;
+}
+
+static void test_attention_concurrent_blas(void **state) {
+  (void)state;
+  int before = openblas_get_num_threads();
+  openblas_set_num_threads(2);
+  float *qkv = rnd(33 * 48, 2);
+  pthread_t t1, t2;
+  assert_int_equal(pthread_create(&t1, NULL, att_loop, qkv), 0);
+  assert_int_equal(pthread_create(&t2, NULL, att_loop, qkv), 0);
+  pthread_join(t1, NULL), pthread_join(t2, NULL);
+  assert_int_equal(openblas_get_num_threads(), 2);
+  openblas_set_num_threads(before);
+  free(qkv);
+}
+
+/* The (block, head) pairs run on fc_num_threads() threads: 1, 2 and 3 threads give the same bits, and a
+ * buffer sized for 1 thread stays enough when the count rises to 3 before the call (the call uses what
+ * the buffer holds; the sanitizer build would catch an overrun). */
 static void test_attention_threads(void **state) {
   (void)state;
   const char *saved = getenv("FANTASIA_THREADS");
@@ -258,17 +291,28 @@ static void test_attention_threads(void **state) {
     for (size_t t = 0; t < 3; t++) {
       setenv("FANTASIA_THREADS", NT[t], 1);
       assert_int_equal(fc_num_threads(), (int)t + 1);
-      float *w1 = malloc(fc_attention_blocked_work(T, 5) * sizeof(float)),
-            *w2 = malloc(fc_attention_relbias_work(T, heads, 5) * sizeof(float));
+      size_t n1 = fc_attention_blocked_work(T, heads, 5), n2 = fc_attention_relbias_work(T, heads, 5);
+      float *w1 = malloc(n1 * sizeof(float)), *w2 = malloc(n2 * sizeof(float));
       o[t] = rnd(n, 1), r[t] = rnd(n, 1);
-      fc_attention_blocked(q, k, v, T, heads, hd, ld, o[t], w1, 5);
-      fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, (int)nb, 128, r[t], w2, 5);
+      fc_attention_blocked(q, k, v, T, heads, hd, ld, o[t], w1, n1, 5);
+      fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, (int)nb, 128, r[t], w2, n2, 5);
       free(w1), free(w2);
     }
     for (size_t t = 1; t < 3; t++) {
       assert_memory_equal(o[0], o[t], n * sizeof(float));
       assert_memory_equal(r[0], r[t], n * sizeof(float));
     }
+    /* sized with 1 thread, called with 3 */
+    setenv("FANTASIA_THREADS", "1", 1);
+    size_t n1 = fc_attention_blocked_work(T, heads, 5), n2 = fc_attention_relbias_work(T, heads, 5);
+    float *w1 = malloc(n1 * sizeof(float)), *w2 = malloc(n2 * sizeof(float)), *o4 = rnd(n, 1),
+          *r4 = rnd(n, 1);
+    setenv("FANTASIA_THREADS", "3", 1);
+    fc_attention_blocked(q, k, v, T, heads, hd, ld, o4, w1, n1, 5);
+    fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, (int)nb, 128, r4, w2, n2, 5);
+    assert_memory_equal(o[0], o4, n * sizeof(float));
+    assert_memory_equal(r[0], r4, n * sizeof(float));
+    free(w1), free(w2), free(o4), free(r4);
     for (size_t t = 0; t < 3; t++)
       free(o[t]), free(r[t]);
     free(qkv), free(relb);
@@ -293,13 +337,14 @@ static void test_attention_relbias_blocked(void **state) {
               *o3 = rnd(T * heads * hd, 1), *relb = rnd((size_t)nb * heads, 3),
               *full = malloc(T * T * sizeof(float)), *bias = malloc(heads * T * T * sizeof(float)),
               *work = malloc(fc_attention_relbias_work(T, heads, block) * sizeof(float));
+        size_t nw = fc_attention_relbias_work(T, heads, block);
         const float *q = qkv, *k = qkv + heads * hd, *v = qkv + 2 * heads * hd;
         for (size_t h = 0; h < heads; h++)
           for (size_t i = 0; i < T; i++)
             for (size_t j = 0; j < T; j++)
               bias[(h * T + i) * T + j] =
                   relb[(size_t)fc_relative_position_bucket((int)j - (int)i, nb, md) * heads + h];
-        fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, nb, md, o1, work, block);
+        fc_attention_relbias_blocked(q, k, v, T, heads, hd, ld, relb, nb, md, o1, work, nw, block);
         fc_attention_bias(q, k, v, bias, T, heads, hd, ld, o2, full);
         double e1 = relerr(o1, o2, T * heads * hd);
         if (e1 > worst_blocked) worst_blocked = e1;
@@ -646,6 +691,7 @@ int main(void) {
       cmocka_unit_test(test_rmsnorm),
       cmocka_unit_test(test_attention_blocked),
       cmocka_unit_test(test_attention_threads),
+      cmocka_unit_test(test_attention_concurrent_blas),
       cmocka_unit_test(test_attention_relbias_blocked),
       cmocka_unit_test(test_simd_acts),
       cmocka_unit_test(test_simd_elementwise),

@@ -202,7 +202,11 @@ static void test_cgroup_limits(void **state) {
   assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
   assert_true(fc_cgroup_cpu_quota_at(proc, root) == 0);
   put(d, "cg/slurm/job1/step0/memory.max", "1024x\n");
+  put(d, "cg/slurm/job1/cpu.max", "100000 0x10\n");
   assert_true(fc_cgroup_memory_limit_at(proc, root) == SIZE_MAX);
+  assert_true(fc_cgroup_cpu_quota_at(proc, root) == 0);
+  put(d, "cg/slurm/job1/cpu.max", "100000 100000 junk\n");
+  assert_true(fc_cgroup_cpu_quota_at(proc, root) == 0);
   /* a container's own namespace: path "/", the limit at the root */
   put(d, "proc_cgroup", "0::/\n");
   put(d, "cg/memory.max", "1000\n");
@@ -226,6 +230,7 @@ static void test_cgroup_limits(void **state) {
 
   /* this process: some memory, and threads = FANTASIA_THREADS, else at most the CPUs it may run on */
   assert_true(fc_memory_limit() > 0);
+  assert_true(fc_process_rss() > 0 && fc_process_rss() < fc_memory_limit());
   const char *saved = getenv("FANTASIA_THREADS");
   char *keep = saved ? strdup(saved) : NULL;
   setenv("FANTASIA_THREADS", "7", 1);

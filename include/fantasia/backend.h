@@ -82,13 +82,18 @@ void fc_rmsnorm_ref(const float *x, size_t rows, size_t dim, const float *w, flo
  * sequences (0.5 MB per 1,000 keys) while each GEMM still has 128 rows. */
 #define FC_ATTENTION_BLOCK 128
 
+/* Threads of the blocked attention: fc_num_threads(), at most this many, at most one per (block, head). */
+#define FC_ATTENTION_MAX_THREADS 64
+
 /* Floats of `work` fc_attention_blocked needs: one score block of min(block, T)·T per thread, for
- * fc_num_threads() threads (at least 1). The (query block, head) pairs run in parallel, each thread with
- * single-threaded BLAS calls (OpenBLAS is set to one thread for the call and restored after); the result
- * does not depend on the thread count. */
-size_t fc_attention_blocked_work(size_t T, size_t block);
+ * min(fc_num_threads(), FC_ATTENTION_MAX_THREADS, ⌈T / block⌉·heads) threads (at least 1). The (query
+ * block, head) pairs run in parallel, each thread with single-threaded BLAS calls (fc_blas_serial_begin);
+ * the result does not depend on the thread count. `work_floats` is the size of `work` as allocated: the
+ * call never uses more threads than it holds score blocks for (at least one is assumed), so a thread count
+ * changed after sizing (FANTASIA_THREADS) cannot overrun it. */
+size_t fc_attention_blocked_work(size_t T, size_t heads, size_t block);
 void fc_attention_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads, size_t hd,
-                          size_t ld, float *out, float *work, size_t block);
+                          size_t ld, float *out, float *work, size_t work_floats, size_t block);
 void fc_attention_blocked_ref(const float *q, const float *k, const float *v, size_t T, size_t heads,
                               size_t hd, size_t ld, float *out, size_t block);
 
@@ -100,11 +105,19 @@ int fc_relative_position_bucket(int r, int num_buckets, int max_distance);
  * relb[bucket(j − i)·heads + h] (relb: the [num_buckets, heads] table of block 0; no 1/√d applied), then
  * the row softmax and ·v_h. No [heads, T, T] tensor is formed: the bias of each query row is a contiguous
  * slice of a per-head table over the 2T−1 offsets. `work` holds fc_attention_relbias_work(T, heads, block)
- * floats: fc_num_threads()·min(block, T)·T + heads·(2T − 1). Threads as fc_attention_blocked. */
+ * floats: heads·(2T − 1) for the table, then the score blocks, threads and `work_floats` as
+ * fc_attention_blocked. */
 size_t fc_attention_relbias_work(size_t T, size_t heads, size_t block);
 void fc_attention_relbias_blocked(const float *q, const float *k, const float *v, size_t T, size_t heads,
                                   size_t hd, size_t ld, const float *relb, int num_buckets, int max_distance,
-                                  float *out, float *work, size_t block);
+                                  float *out, float *work, size_t work_floats, size_t block);
+
+/* OpenBLAS runs on one thread between begin and end: for code that runs its own threads around BLAS calls
+ * (the blocked attention, the lookup). The thread count is one process-wide setting, so concurrent
+ * sections nest: the first begin saves it, the last end restores it. A GEMM another thread runs meanwhile
+ * is single-threaded too (slower, never different). */
+void fc_blas_serial_begin(void);
+void fc_blas_serial_end(void);
 void fc_attention_relbias_blocked_ref(const float *q, const float *k, const float *v, size_t T, size_t heads,
                                       size_t hd, size_t ld, const float *relb, int num_buckets,
                                       int max_distance, float *out, size_t block);

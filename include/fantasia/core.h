@@ -106,13 +106,16 @@ void *fc_aligned_alloc(size_t bytes);
 void fc_aligned_free(void *p);
 
 /* ---- what this process may use of the machine (src/core/sysres.c) ---- */
-/* Worker count: FANTASIA_THREADS env, else the CPUs this process may run on: its affinity mask (taskset,
- * Slurm's cpuset) capped by a cgroup v2 CPU quota (cpu.max, e.g. `docker --cpus 1.5`: 2), at least 1. */
+/* Worker count: FANTASIA_THREADS env (read on every call), else the CPUs this process may run on: its
+ * affinity mask (taskset, Slurm's cpuset) capped by a cgroup v2 CPU quota (cpu.max, e.g. `docker --cpus
+ * 1.5`: 2), at least 1, read at the first call. */
 int fc_num_threads(void);
 /* Bytes of memory this process may use: the physical RAM capped by its cgroup's memory limit (v2
  * memory.max, v1 memory.limit_in_bytes; the tightest from its cgroup up to the root), since a Slurm job or
  * a container sees the node's RAM but is killed at its limit. 0 when unknown. */
 size_t fc_memory_limit(void);
+/* Resident memory of this process now (/proc/self/statm), 0 when unknown. */
+size_t fc_process_rss(void);
 /* The cgroup parts, readable from any root (tests): the memory limit in bytes (SIZE_MAX: none) and the CPU
  * quota in CPUs (0: none) for the cgroups named by a /proc/self/cgroup-style file, under a cgroup mount
  * root (v2 files at <root><path>/, v1 memory at <root>/memory<path>/). */

@@ -55,8 +55,9 @@ typedef struct {
   const char *max_memory_source; /* how the budget is named in failure reasons; NULL = "--max-memory" */
 } fc_embed_opts;
 #define FC_EMBED_DEFAULT_BATCH_TOKENS 4096
-/* Default working-memory budget: half of what this process may use (fc_memory_limit: the physical RAM,
- * capped by a cgroup memory limit such as a Slurm job's or a container's), at least 256 MiB. */
+/* Default working-memory budget: half of what this process may still use (fc_memory_limit: the physical
+ * RAM, capped by a cgroup memory limit such as a Slurm job's or a container's; minus what the process holds
+ * now, so called once the model is loaded the weights are left out), at least 256 MiB. */
 size_t fc_embed_default_memory(void);
 /* Parses a byte size: a number with an optional binary unit K, M, G, T (also KB/KiB...; 1K = 1024) or none
  * (bytes), e.g. "8G", "1.5g", "512MiB", "1000000". FC_EINVAL for anything else, zero or overflow. */

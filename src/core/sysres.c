@@ -6,8 +6,12 @@
  * 4-CPU allocation, or budgeting half of a 1 TB node for a job granted 16 GB, is what this avoids. The
  * cgroup files are read directly: no Debian library covers them (libcgroup manages hierarchies, it
  * does not answer "what is my limit"), and the format is two lines of text. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#endif
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,13 +83,24 @@ static double walk_up(const char *dir, const char *path, const char *file, limit
   return cur;
 }
 
+/* A decimal integer as cgroup files write them: digits only (no sign, hex, exponent or spaces); -1 when
+ * there are none. *end: the first character after them. */
+static double parse_digits(const char *s, const char **end) {
+  double v = 0;
+  const char *p = s;
+  while (*p >= '0' && *p <= '9')
+    v = v * 10 + (*p++ - '0');
+  *end = p;
+  return p == s ? -1 : v;
+}
+
 /* memory.max ("max" or bytes) / memory.limit_in_bytes (bytes; >= 2^62: unlimited) */
 static double mem_file(const char *path, double cur) {
   char b[128];
   if (!read_line(path, b, sizeof b) || !strcmp(b, "max")) return cur;
-  char *end = NULL;
-  double v = strtod(b, &end);
-  if (end == b || *end || !(v > 0) || v >= 4.6e18) return cur;
+  const char *end;
+  double v = parse_digits(b, &end);
+  if (*end || !(v > 0) || v >= 4.6e18) return cur;
   return v < cur ? v : cur;
 }
 
@@ -105,9 +120,11 @@ size_t fc_cgroup_memory_limit_at(const char *proc_cgroup, const char *root) {
 static double cpu_file(const char *path, double cur) {
   char b[128];
   if (!read_line(path, b, sizeof b) || !strncmp(b, "max", 3)) return cur;
-  char *end = NULL;
-  double q = strtod(b, &end), per = end && *end == ' ' ? strtod(end + 1, NULL) : 0;
-  if (!(q > 0) || !(per > 0)) return cur;
+  const char *end;
+  double q = parse_digits(b, &end), per;
+  if (*end != ' ') return cur;
+  per = parse_digits(end + 1, &end);
+  if (*end || !(q > 0) || !(per > 0)) return cur;
   return q / per < cur ? q / per : cur;
 }
 
@@ -118,15 +135,33 @@ double fc_cgroup_cpu_quota_at(const char *proc_cgroup, const char *root) {
   return q < INFINITY ? q : 0;
 }
 
-int fc_num_threads(void) {
-  const char *e = getenv("FANTASIA_THREADS");
-  if (e && atoi(e) > 0) return atoi(e);
+/* The CPUs this process may use, read once (a cgroup walk costs ~50 µs and fc_num_threads() is called
+ * per kernel call). */
+static int usable_cpus;
+static void read_usable_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) n = CPU_COUNT(&set);
   double q = fc_cgroup_cpu_quota_at("/proc/self/cgroup", "/sys/fs/cgroup");
   if (q > 0 && (double)n > q) n = (long)q + ((double)(long)q < q); /* a quota of 1.5 CPUs: 2 threads */
-  return n > 0 ? (int)n : 1;
+  usable_cpus = n > 0 ? (int)n : 1;
+}
+
+int fc_num_threads(void) {
+  const char *e = getenv("FANTASIA_THREADS");
+  if (e && atoi(e) > 0) return atoi(e);
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, read_usable_cpus);
+  return usable_cpus;
+}
+
+size_t fc_process_rss(void) {
+  char b[256];
+  unsigned long long size = 0, res = 0;
+  long psz = sysconf(_SC_PAGE_SIZE);
+  if (!read_line("/proc/self/statm", b, sizeof b) || sscanf(b, "%llu %llu", &size, &res) != 2 || psz <= 0)
+    return 0;
+  return (size_t)res * (size_t)psz;
 }
 
 size_t fc_memory_limit(void) {

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fantasia/backend.h"
 #include "fantasia/knn.h"
 #include "knn/knn_internal.h"
 
@@ -699,8 +700,7 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
     fc_knn_result_free(out);
     return fc_error_set(err, FC_ENOMEM, "knn: out of memory (%zu queries, %zu references)", nq, nr);
   }
-  int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1);
+  fc_blas_serial_begin(); /* our own threads run the GEMMs */
   run_parallel(&c, task_prep, (nr + KNN_PREP_ROWS - 1) / KNN_PREP_ROWS);
   if (atomic_load(&c.failed)) {
     st = atomic_load(&c.failed) == 1
@@ -754,7 +754,7 @@ fc_status fc_knn_search(const float *Q, size_t nq, const float *R, size_t nr, si
                c.nrr, (double)atomic_load(&c.n_rescored) / (double)nq);
   if (atomic_load(&c.failed)) st = fc_error_set(err, FC_ENOMEM, "knn: out of memory during the search");
 done:
-  openblas_set_num_threads(blas_threads);
+  fc_blas_serial_end();
   ctx_free(&c);
   if (st != FC_OK) fc_knn_result_free(out);
   return st;

@@ -261,14 +261,17 @@ static void esm2_emit(const fc_esm2 *m, const esm2_sink *sk, size_t s, const flo
 static size_t r16(size_t n) {
   return (n + 15) & ~(size_t)15;
 }
-static size_t esm2_scratch_floats(const fc_esm2_config *c, size_t N, size_t Tmax) {
+/* *attw (optional): the floats of the attention blocks, what the slab's last part holds */
+static size_t esm2_scratch_floats(const fc_esm2_config *c, size_t N, size_t Tmax, size_t *attw) {
   size_t H = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
-  return 6 * r16(N * H) + r16(N * F) + r16(fc_attention_blocked_work(Tmax, FC_ATTENTION_BLOCK));
+  size_t aw = fc_attention_blocked_work(Tmax, (size_t)c->num_attention_heads, FC_ATTENTION_BLOCK);
+  if (attw) *attw = aw;
+  return 6 * r16(N * H) + r16(N * F) + r16(aw);
 }
 
 size_t fc_esm2_batch_bytes(const fc_esm2 *m, size_t total_tokens, size_t max_tokens) {
   /* float scratch + the packed ids and per-sequence offsets (at most one sequence per token) */
-  return esm2_scratch_floats(&m->cfg, total_tokens, max_tokens) * sizeof(float) +
+  return esm2_scratch_floats(&m->cfg, total_tokens, max_tokens, NULL) * sizeof(float) +
          total_tokens * (sizeof(int32_t) + 3 * sizeof(size_t)) + 8 * 64;
 }
 
@@ -300,7 +303,8 @@ static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *of
                  ? fc_error_set(err, FC_EINVAL, "esm2: every token is <mask>")
                  : fc_error_set(err, FC_EINVAL, "esm2: sequence %zu of the batch: every token is <mask>", i);
   }
-  float *slab = fc_aligned_alloc(esm2_scratch_floats(c, N, Tmax) * sizeof *slab);
+  size_t attw = 0;
+  float *slab = fc_aligned_alloc(esm2_scratch_floats(c, N, Tmax, &attw) * sizeof *slab);
   fc_status st = FC_OK;
   if (!slab) {
     st = n == 1 ? fc_error_set(err, FC_ENOMEM, "esm2: out of memory for a sequence of %zu tokens", N)
@@ -342,7 +346,7 @@ static fc_status esm2_run(const fc_esm2 *m, const int32_t *ids, const size_t *of
       size_t r = off[i] * H;
       fc_rotary(q + r, T[i], heads, hd, H, ly->inv_freq);
       fc_rotary(k + r, T[i], heads, hd, H, ly->inv_freq);
-      fc_attention_blocked(q + r, k + r, v + r, T[i], heads, hd, H, o + r, work, FC_ATTENTION_BLOCK);
+      fc_attention_blocked(q + r, k + r, v + r, T[i], heads, hd, H, o + r, work, attw, FC_ATTENTION_BLOCK);
     }
     fc_linear(o, ly->wo, ly->bo, N, H, H, h);
     fc_add_scaled(cur, h, 1.0f, N * H); /* x + 1·h is exactly x + h */

@@ -411,10 +411,12 @@ static void rotary_apply(float *x, size_t T, size_t heads, size_t hd, size_t ld,
   }
 }
 
-static size_t scratch_floats(const fc_esmc_config *c, size_t rows, size_t max_len) {
+/* x h q k v o, g u, the attention blocks of query rows (linear in the length; *attw floats), cos sin */
+static size_t scratch_floats(const fc_esmc_config *c, size_t rows, size_t max_len, size_t *attw) {
   size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, hd = d / (size_t)c->n_heads;
-  /* x h q k v o, g u, one attention block of query rows (linear in the length), cos sin */
-  return rows * d * 6 + rows * F * 2 + fc_attention_blocked_work(max_len, FC_ATTENTION_BLOCK) + max_len * hd;
+  size_t aw = fc_attention_blocked_work(max_len, (size_t)c->n_heads, FC_ATTENTION_BLOCK);
+  if (attw) *attw = aw;
+  return rows * d * 6 + rows * F * 2 + aw + max_len * hd;
 }
 
 static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack *p, const esmc_sink *k,
@@ -427,14 +429,13 @@ static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack 
     if (ids[t] < 0 || ids[t] >= c->embed_rows)
       return fc_error_set(err, FC_EINVAL, "esmc: token id %d at position %zu outside the embedding (%d rows)",
                           (int)ids[t], t, c->embed_rows);
-  size_t nf = scratch_floats(c, R, p->max_len);
+  size_t attw = 0, nf = scratch_floats(c, R, p->max_len, &attw);
   float *buf = fc_aligned_alloc(nf * sizeof *buf);
   if (!buf)
     return fc_error_set(err, FC_ENOMEM, "esmc: out of memory for %zu tokens (%zu MB of scratch)", R,
                         nf * sizeof *buf >> 20);
   float *x = buf, *h = x + R * d, *q = h + R * d, *kk = q + R * d, *v = kk + R * d, *o = v + R * d;
-  float *g = o + R * d, *u = g + R * F, *work = u + R * F,
-        *cs = work + fc_attention_blocked_work(p->max_len, FC_ATTENTION_BLOCK);
+  float *g = o + R * d, *u = g + R * F, *work = u + R * F, *cs = work + attw;
   float *sn = cs + p->max_len * (hd / 2);
   rotary_tables(m->inv_freq, hd / 2, p->max_len, cs, sn);
   for (size_t t = 0; t < R; t++)
@@ -458,7 +459,7 @@ static fc_status esmc_run(const fc_esmc *m, const int32_t *ids, const esmc_pack 
       q[i] *= qscale; /* SDPA's default 1/sqrt(d_head) */
     for (size_t i = 0; i < p->n; i++) {
       size_t off = p->start[i] * d;
-      fc_attention_blocked(q + off, kk + off, v + off, p->len[i], heads, hd, d, o + off, work,
+      fc_attention_blocked(q + off, kk + off, v + off, p->len[i], heads, hd, d, o + off, work, attw,
                            FC_ATTENTION_BLOCK);
     }
     fc_linear(o, ly->wo, NULL, R, d, d, h);
@@ -498,8 +499,8 @@ fc_status fc_esmc_forward(const fc_esmc *m, const int32_t *ids, size_t T, float 
 }
 
 size_t fc_esmc_batch_bytes(const fc_esmc *m, size_t total_tokens, size_t max_tokens) {
-  return scratch_floats(&m->cfg, total_tokens, max_tokens) * sizeof(float) + total_tokens * sizeof(int32_t) +
-         4096;
+  return scratch_floats(&m->cfg, total_tokens, max_tokens, NULL) * sizeof(float) +
+         total_tokens * sizeof(int32_t) + 4096;
 }
 
 fc_status fc_esmc_embed_batch(const fc_esmc *m, const char *const *seqs, const size_t *lens, size_t n,

@@ -249,14 +249,16 @@ static void t5_emit(const fc_t5 *m, const t5_sink *sk, size_t s, const float *x,
 static size_t r16(size_t n) {
   return (n + 15) & ~(size_t)15;
 }
-static size_t t5_scratch_floats(const fc_t5_config *c, size_t N, size_t Tmax) {
+/* *attw (optional): the floats of the attention table and blocks, what the slab's last part holds */
+static size_t t5_scratch_floats(const fc_t5_config *c, size_t N, size_t Tmax, size_t *attw) {
   size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, I = (size_t)c->num_heads * (size_t)c->d_kv;
-  return 2 * r16(N * d) + 4 * r16(N * I) + (c->gated ? 2 : 1) * r16(N * F) +
-         r16(fc_attention_relbias_work(Tmax, (size_t)c->num_heads, FC_ATTENTION_BLOCK));
+  size_t aw = fc_attention_relbias_work(Tmax, (size_t)c->num_heads, FC_ATTENTION_BLOCK);
+  if (attw) *attw = aw;
+  return 2 * r16(N * d) + 4 * r16(N * I) + (c->gated ? 2 : 1) * r16(N * F) + r16(aw);
 }
 
 size_t fc_t5_batch_bytes(const fc_t5 *m, size_t total_tokens, size_t max_tokens) {
-  return t5_scratch_floats(&m->cfg, total_tokens, max_tokens) * sizeof(float) +
+  return t5_scratch_floats(&m->cfg, total_tokens, max_tokens, NULL) * sizeof(float) +
          total_tokens * (sizeof(int32_t) + 4 * sizeof(size_t)) + 10 * 64;
 }
 
@@ -282,7 +284,8 @@ static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, c
                                      "the vocabulary (%d)",
                                      i, (int)ids[t], t - off[i], c->vocab_size);
   }
-  float *slab = fc_aligned_alloc(t5_scratch_floats(c, N, Tmax) * sizeof *slab);
+  size_t attw = 0;
+  float *slab = fc_aligned_alloc(t5_scratch_floats(c, N, Tmax, &attw) * sizeof *slab);
   fc_status st = FC_OK;
   if (!slab) {
     st = n == 1 ? fc_error_set(err, FC_ENOMEM, "t5: out of memory for a sequence of %zu tokens", N)
@@ -305,7 +308,7 @@ static fc_status t5_run(const fc_t5 *m, const int32_t *ids, const size_t *off, c
     for (size_t i = 0; i < n; i++) { /* no 1/sqrt(d_kv) in T5 */
       size_t r = off[i] * I;
       fc_attention_relbias_blocked(q + r, k + r, v + r, T[i], heads, dk, I, m->relb, c->num_buckets,
-                                   c->max_distance, o + r, work, FC_ATTENTION_BLOCK);
+                                   c->max_distance, o + r, work, attw, FC_ATTENTION_BLOCK);
     }
     fc_linear(o, b->wo, NULL, N, d, I, h);
     fc_add_scaled(x, h, 1.0f, N * d);

@@ -43,7 +43,8 @@ static char *failed_path(const fc_embed_opts *o, const char *out_h5) {
 
 /* ---- memory sizes ---- */
 size_t fc_embed_default_memory(void) {
-  size_t min = (size_t)256 << 20, half = fc_memory_limit() / 2;
+  size_t min = (size_t)256 << 20, lim = fc_memory_limit(), used = fc_process_rss();
+  size_t half = (lim > used ? lim - used : 0) / 2;
   return half > min ? half : min;
 }
 
@@ -463,7 +464,7 @@ fc_status fc_embed_fasta(const char *fasta, const char *out_h5, const fc_embed_o
        * Without it, OpenBLAS's own count is kept when the user set one, else fc_num_threads(): OpenBLAS
        * counts the affinity mask but not a cgroup CPU quota (a container's --cpus). */
       int blas_threads = openblas_get_num_threads();
-      int nt = o->threads > 0 ? o->threads
+      int nt = o->threads > 0                                                ? o->threads
                : getenv("OPENBLAS_NUM_THREADS") || getenv("OMP_NUM_THREADS") ? 0
                                                                              : fc_num_threads();
       if (nt > 0) openblas_set_num_threads(nt);
