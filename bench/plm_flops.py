@@ -11,10 +11,19 @@ import json
 import os
 import sys
 
+if len(sys.argv) != 4:
+    sys.exit("usage: plm_flops.py KIND MODEL_DIR FASTA")
 kind, model, fasta = sys.argv[1], sys.argv[2], sys.argv[3]
-cfg = json.load(open(os.path.join(model, "config.json")))
+try:
+    cfg = json.load(open(os.path.join(model, "config.json")))
+except (OSError, ValueError) as e:
+    sys.exit(f"plm_flops.py: {os.path.join(model, 'config.json')}: {e}")
 lens, cur = [], None
-for line in open(fasta):
+try:
+    lines = open(fasta).read().splitlines()
+except OSError as e:
+    sys.exit(f"plm_flops.py: {fasta}: {e}")
+for line in lines:
     line = line.strip()
     if line.startswith(">"):
         if cur is not None:
@@ -25,16 +34,19 @@ for line in open(fasta):
 if cur is not None:
     lens.append(cur)
 
-if cfg.get("model_type") == "esm":
-    H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
-    per_tok = 2 * L * (4 * H * H + 2 * H * F)  # q k v o, FFN up and down
-    inner, extra = H, 2
-else:  # T5 encoder: q k v [I, d], o [d, I], FFN wi (wi_0 + wi_1 when gated) and wo
-    d, F, L = cfg["d_model"], cfg["d_ff"], cfg["num_layers"]
-    inner = cfg["num_heads"] * cfg["d_kv"]
-    gated = cfg.get("feed_forward_proj", "relu").startswith("gated")
-    per_tok = 2 * L * (4 * d * inner + (3 if gated else 2) * d * F)
-    extra = 1
+try:
+    if cfg.get("model_type") == "esm":
+        H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+        per_tok = 2 * L * (4 * H * H + 2 * H * F)  # q k v o, FFN up and down
+        inner, extra = H, 2
+    else:  # T5 encoder: q k v [I, d], o [d, I], FFN wi (wi_0 + wi_1 when gated) and wo
+        d, F, L = cfg["d_model"], cfg["d_ff"], cfg["num_layers"]
+        inner = cfg["num_heads"] * cfg["d_kv"]
+        gated = cfg.get("feed_forward_proj", "relu").startswith("gated")
+        per_tok = 2 * L * (4 * d * inner + (3 if gated else 2) * d * F)
+        extra = 1
+except (KeyError, TypeError, AttributeError) as e:
+    sys.exit(f"plm_flops.py: {model}/config.json: missing or bad field {e} (ESM-2 or T5 encoder expected)")
 flop = 0
 for n in lens:
     T = n + extra

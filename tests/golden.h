@@ -5,6 +5,7 @@
 #define FC_TESTS_GOLDEN_H
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,18 @@ static void golden_load(golden *g, const char *json_path, const char *bin_path) 
 static void golden_free(golden *g) {
   cJSON_Delete(g->json);
   free(g->bin);
+}
+
+/* max|got − ref| / max|ref| over n values, the error measure of every model test: 0 when equal, +inf when ref
+ * is all zero and got is not; a NaN in got stays NaN, so it fails every bound. */
+static double golden_rel(const float *got, const float *ref, size_t n) {
+  double md = 0, mr = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)got[i] - ref[i]);
+    if (!(e <= md)) md = e;
+    if (fabs(ref[i]) > mr) mr = fabs(ref[i]);
+  }
+  return md == 0 ? 0 : mr > 0 ? md / mr : md == md ? INFINITY : md;
 }
 
 #endif

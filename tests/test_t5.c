@@ -78,13 +78,7 @@ static void check_model_from(const char *model, int gated, fc_t5_act act, const 
     assert_int_equal(fc_t5_forward(m, ids, T, hs, &err), FC_OK);
     const float *ref = g.bin + off;
     for (size_t s = 0; s <= L; s++) {
-      double md = 0, mr = 0;
-      for (size_t i = 0; i < T * d; i++) {
-        double e = fabs((double)hs[s * T * d + i] - ref[s * T * d + i]);
-        if (!(e <= md)) md = e;
-        if (fabs(ref[s * T * d + i]) > mr) mr = fabs(ref[s * T * d + i]);
-      }
-      double rel = md / mr;
+      double rel = golden_rel(hs + s * T * d, ref + s * T * d, T * d);
       if (rel > worst) worst = rel;
       if (!(rel <= 1e-4))
         fprintf(stderr, "%s case %.12s (T=%zu) state %zu: rel err %.3g\n", model, seq, T, s, rel);
@@ -294,12 +288,9 @@ static void batch_equals_single(const char *model) {
           FC_OK);
       for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ni; j++) {
-          const float *a = batch + (i * ni + j) * d, *b = single + (perm[i] * ni + j) * d;
-          double md = 0, mr = 0;
-          for (size_t e = 0; e < d; e++)
-            md = fmax(md, fabs((double)a[e] - b[e])), mr = fmax(mr, fabs(b[e]));
-          if (mr > 0) worst = fmax(worst, md / mr);
-          assert_true(md <= 1e-5 * mr);
+          double rel = golden_rel(batch + (i * ni + j) * d, single + (perm[i] * ni + j) * d, d);
+          worst = fmax(worst, rel);
+          assert_true(rel <= 1e-5);
         }
     }
   }

@@ -167,7 +167,7 @@ size_t fc_process_rss(void) {
 size_t fc_memory_limit(void) {
   long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGE_SIZE);
   size_t ram = pages > 0 && psz > 0 ? (size_t)pages * (size_t)psz : 0;
-  size_t cg = fc_cgroup_memory_limit_at("/proc/self/cgroup", "/sys/fs/cgroup");
-  if (cg && (ram == 0 || cg < ram)) return cg == SIZE_MAX ? 0 : cg;
-  return ram;
+  size_t cg = fc_cgroup_memory_limit_at("/proc/self/cgroup", "/sys/fs/cgroup"); /* SIZE_MAX: none */
+  if (cg == SIZE_MAX) return ram;
+  return ram && ram < cg ? ram : cg;
 }
